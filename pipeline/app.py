@@ -1,0 +1,31 @@
+"""The Faust app object and the topics the agents read and write."""
+
+from __future__ import annotations
+
+import faust
+
+from pipeline.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.faust_broker,
+        # Offsets are committed only for events an agent has finished (after the sink's
+        # insert returned); never auto-committed ahead of processing.
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        # A group join waits about half the session timeout; small values keep restarts and
+        # rebalances quick, and the local broker evicts a dead member after this long.
+        broker_session_timeout=6,
+        broker_heartbeat_interval=1,
+        broker_commit_interval=1.0,
+        consumer_max_fetch_size=settings.max_message_bytes,
+        producer_max_request_size=settings.max_message_bytes,
+        topic_partitions=settings.topic_partitions,
+        # Topics are created by `logweir stack up` / the deployment with their partition counts.
+        topic_allow_declare=False,
+        store="memory://",
+        datadir=str(settings.state_dir / "worker"),
+        web_enabled=False,
+    )

@@ -1,0 +1,41 @@
+"""Connecting to ClickHouse with errors that say what to do."""
+
+from __future__ import annotations
+
+from clickhouse_connect import get_client
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from pipeline.errors import SinkUnavailable
+from pipeline.settings import Settings
+
+
+def connect(settings: Settings, database: str | None = None) -> Client:
+    """A client for the configured server; `database=""` connects without selecting one."""
+    try:
+        return get_client(
+            host=settings.clickhouse_host,
+            port=settings.clickhouse_port,
+            secure=settings.clickhouse_secure,
+            username=settings.clickhouse_user,
+            password=settings.clickhouse_password.get_secret_value(),
+            database=settings.clickhouse_database if database is None else database,
+            connect_timeout=5,
+            send_receive_timeout=120,
+            autogenerate_session_id=False,
+            compress=False,
+        )
+    except OperationalError as exc:
+        raise SinkUnavailable(unreachable(settings, exc)) from exc
+    except DatabaseError as exc:
+        raise SinkUnavailable(
+            f"ClickHouse at {settings.clickhouse_url} refused the login or database: {exc}"
+        ) from exc
+
+
+def unreachable(settings: Settings, exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"ClickHouse at {settings.clickhouse_url} is not answering ({first[:200]}): is it "
+        "running? `logweir stack up` starts the local one"
+    )

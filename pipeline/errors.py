@@ -1,0 +1,42 @@
+"""logweir's error tree: what a caller can do about each failure.
+
+    LogweirError                 anything logweir raises on purpose; str() is one line with the fix
+    ├── StackError               the embedded local stack could not start or stop
+    ├── SettingsError            a setting is invalid or points at nothing
+    ├── MigrationError           a schema migration failed (names the migration and the reason)
+    └── SinkError
+        ├── SinkUnavailable      ClickHouse is down or slow: retry later, keep the data
+        └── SinkRejected         ClickHouse refused this data: dead-letter it, do not retry
+
+Parse failures are not exceptions: a parser returns a dead-letter reason as data.
+"""
+
+from __future__ import annotations
+
+
+class LogweirError(Exception):
+    """Base class; the message is a single line telling the user what to do."""
+
+
+class StackError(LogweirError):
+    pass
+
+
+class SettingsError(LogweirError):
+    pass
+
+
+class MigrationError(LogweirError):
+    pass
+
+
+class SinkError(LogweirError):
+    pass
+
+
+class SinkUnavailable(SinkError):
+    pass
+
+
+class SinkRejected(SinkError):
+    pass

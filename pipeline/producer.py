@@ -1,0 +1,62 @@
+"""Publishing lines to a Kafka topic, remembering which offsets they landed at."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+
+from pipeline.settings import Settings
+
+
+@dataclass
+class Produced:
+    """Where produced messages landed: per partition the offsets range and the count."""
+
+    topic: str
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, partition: int, offset: int) -> None:
+        low, high = self.ranges.get(partition, (offset, offset))
+        self.ranges[partition] = (min(low, offset), max(high, offset))
+        self.count += 1
+
+
+async def produce(
+    settings: Settings,
+    messages: Iterable[tuple[bytes | None, bytes]],
+    topic: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    window: int = 5000,
+) -> Produced:
+    """Send (key, value) pairs with acks=all; returns where each landed once all are acked."""
+    produced = Produced(topic or settings.topic_raw)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=10,
+        max_batch_size=256 * 1024,
+        max_request_size=settings.max_message_bytes,
+    )
+    await producer.start()
+    try:
+        pending: list[asyncio.Future] = []
+
+        async def drain() -> None:
+            for meta in await asyncio.gather(*pending):
+                produced.add(meta.partition, meta.offset)
+            if on_progress is not None:
+                on_progress(len(pending))
+            pending.clear()
+
+        for key, value in messages:
+            pending.append(await producer.send(produced.topic, value=value, key=key))
+            if len(pending) >= window:
+                await drain()
+        await drain()
+    finally:
+        await producer.stop()
+    return produced

@@ -1,0 +1,77 @@
+"""The one settings object: every path, port, topic name and threshold is defined here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Read from `LOGWEIR_*` environment variables and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOGWEIR_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Where the embedded local stack keeps its data, logs and pid files.
+    state_dir: Path = Path(".logweir")
+
+    # Kafka
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port of a Kafka broker")
+    app_id: str = Field("logweir", description="Faust app id, also the Kafka consumer group")
+    topic_raw: str = "logs.raw"
+    topic_deadletter: str = "logs.deadletter"
+    topic_partitions: int = Field(4, ge=1)
+    # Largest Kafka message the worker accepts and the producers send (bytes).
+    max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+
+    # ClickHouse
+    clickhouse_url: str = "http://127.0.0.1:8123"
+    clickhouse_database: str = "logweir"
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    # Native protocol port of the embedded ClickHouse (for clickhouse-client users).
+    clickhouse_tcp_port: int = 9000
+
+    # Sink batching: a batch is flushed at this many events or after this many seconds.
+    sink_batch_size: int = Field(5000, ge=1)
+    sink_linger_seconds: float = Field(0.5, gt=0)
+    # A ClickHouse that is down is retried with exponential backoff up to this delay, forever.
+    sink_retry_max_seconds: float = Field(30.0, gt=0)
+
+    # Parsing: bodies longer than this are truncated (and flagged) before storage.
+    max_body_bytes: int = Field(64 * 1024, ge=256)
+
+    @property
+    def faust_broker(self) -> str:
+        return f"kafka://{self.kafka_bootstrap}"
+
+    @property
+    def _clickhouse_parts(self) -> tuple[str, str, int]:
+        url = urlsplit(self.clickhouse_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(
+                f"LOGWEIR_CLICKHOUSE_URL={self.clickhouse_url!r} is not http(s)://host:port"
+            )
+        default_port = 8443 if url.scheme == "https" else 8123
+        return url.scheme, url.hostname, url.port or default_port
+
+    @property
+    def clickhouse_host(self) -> str:
+        return self._clickhouse_parts[1]
+
+    @property
+    def clickhouse_port(self) -> int:
+        return self._clickhouse_parts[2]
+
+    @property
+    def clickhouse_secure(self) -> bool:
+        return self._clickhouse_parts[0] == "https"
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        host, _, port = self.kafka_bootstrap.split(",")[0].rpartition(":")
+        return host, int(port)

@@ -1,0 +1,59 @@
+"""Map any producer's level vocabulary to an OpenTelemetry severity."""
+
+from __future__ import annotations
+
+from schemas.records import Severity
+
+_WORDS: dict[str, Severity] = {}
+for _sev, _words in {
+    Severity.TRACE: ("trace", "trc", "t", "finest", "finer", "verbose", "v"),
+    Severity.DEBUG: ("debug", "dbg", "d", "fine", "config"),
+    Severity.INFO: ("info", "information", "informational", "inf", "i", "notice", "n", "ok"),
+    Severity.WARN: ("warn", "warning", "wrn", "w"),
+    Severity.ERROR: ("error", "err", "e", "severe", "exception", "fail", "failure"),
+    Severity.FATAL: ("fatal", "ftl", "f", "critical", "crit", "c", "alert", "emerg",
+                     "emergency", "panic", "a"),
+}.items():
+    for _word in _words:
+        _WORDS[_word] = _sev
+
+# Syslog severities 0 (emergency) … 7 (debug).
+_SYSLOG = (Severity.FATAL, Severity.FATAL, Severity.FATAL, Severity.ERROR,
+           Severity.WARN, Severity.INFO, Severity.INFO, Severity.DEBUG)
+
+
+def from_level(level: str | int | float | None) -> Severity:
+    """Severity for a level word or number; UNSPECIFIED when it means nothing known.
+
+    Numbers 0–7 are syslog severities; 10–50 are Python logging levels; OTel numbers
+    1–24 are not guessed at because they overlap both.
+    """
+    if level is None or level == "":
+        return Severity.UNSPECIFIED
+    if isinstance(level, bool):
+        return Severity.UNSPECIFIED
+    if isinstance(level, int | float):
+        return _from_number(int(level))
+    word = level.strip().lower()
+    found = _WORDS.get(word)
+    if found is not None:
+        return found
+    if word.isdigit():
+        return _from_number(int(word))
+    return Severity.UNSPECIFIED
+
+
+def _from_number(n: int) -> Severity:
+    if 0 <= n <= 7:
+        return _SYSLOG[n]
+    if n >= 50:
+        return Severity.FATAL
+    if n >= 40:
+        return Severity.ERROR
+    if n >= 30:
+        return Severity.WARN
+    if n >= 20:
+        return Severity.INFO
+    if n >= 10:
+        return Severity.DEBUG
+    return Severity.TRACE

@@ -1,0 +1,286 @@
+"""The ClickHouse sink: batches of records and dead letters in, exactly-once rows out.
+
+The ingest agent calls `write()` once per batch and awaits it before the batch's Kafka offsets
+are acknowledged, so offsets are committed only after ClickHouse has the rows. Exactly-once
+on top of Kafka's at-least-once comes from two mechanisms:
+
+- each insert carries a deduplication token derived from its Kafka offset ranges, so a retry
+  of the same batch after a lost acknowledgement is dropped by the server;
+- after a restart or rebalance, events at or below the highest offset already stored for their
+  table and partition (kept by the `ingest_offsets` materialized views) are skipped, because
+  a replayed batch need not have the same boundaries as the one that was stored.
+
+A ClickHouse that is down or slow is retried with backoff for as long as it takes (the agent
+stops pulling from Kafka meanwhile); rows the server rejects are bisected until the bad ones
+are isolated and dead-lettered, so one bad row never blocks or loses the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from pipeline.clickhouse import unreachable
+from pipeline.errors import SinkUnavailable
+from pipeline.message import Message
+from pipeline.settings import Settings
+from schemas.records import DeadLetter, LogRecord
+
+log = logging.getLogger(__name__)
+
+LOGS_TABLE = "otel_logs"
+DEADLETTER_TABLE = "logs_deadletter"
+
+LOG_COLUMNS = (
+    "Timestamp", "TimestampTime", "TraceId", "SpanId", "TraceFlags", "SeverityText",
+    "SeverityNumber", "ServiceName", "Body", "ResourceAttributes", "ScopeName",
+    "LogAttributes", "LogFormat", "IngestFlags", "KafkaTopic", "KafkaPartition", "KafkaOffset",
+)
+DEADLETTER_COLUMNS = (
+    "MessageTimestamp", "Reason", "Detail", "Raw", "RawBytes", "KafkaTopic", "KafkaPartition",
+    "KafkaOffset",
+)
+# A dead letter keeps at most this much of the raw input; RawBytes has the full size.
+MAX_DEADLETTER_RAW = 1024 * 1024
+
+
+def log_row(record: LogRecord, message: Message) -> tuple[object, ...]:
+    resource = {"service.name": record.service}
+    if record.host:
+        resource["host.name"] = record.host
+    return (
+        record.timestamp_ns,
+        record.timestamp_ns // 1_000_000_000,
+        record.trace_id,
+        record.span_id,
+        record.trace_flags,
+        record.severity.text,
+        int(record.severity),
+        record.service,
+        record.body,
+        resource,
+        record.logger,
+        record.attributes,
+        record.format,
+        record.flags,
+        message.topic,
+        message.partition,
+        message.offset,
+    )
+
+
+def deadletter_row(dead: DeadLetter) -> tuple[object, ...]:
+    return (
+        dead.timestamp_ms,
+        dead.reason,
+        dead.detail,
+        dead.raw[:MAX_DEADLETTER_RAW],
+        len(dead.raw),
+        dead.topic,
+        dead.partition,
+        dead.offset,
+    )
+
+
+@dataclass(slots=True)
+class Pending:
+    """Rows for one table, each with the Kafka coordinates it came from."""
+
+    table: str
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    # (topic, partition, offset) per row, in the same order.
+    coordinates: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def add(self, row: tuple[object, ...], topic: str, partition: int, offset: int) -> None:
+        self.rows.append(row)
+        self.coordinates.append((topic, partition, offset))
+
+    def token(self) -> str:
+        """Deterministic for the same rows: the table and each partition's offset range."""
+        ranges: dict[tuple[str, int], list[int]] = {}
+        for topic, partition, offset in self.coordinates:
+            span = ranges.setdefault((topic, partition), [offset, offset, 0])
+            span[0] = min(span[0], offset)
+            span[1] = max(span[1], offset)
+            span[2] += 1
+        key = ";".join(f"{t}/{p}/{a}-{b}/{n}" for (t, p), (a, b, n) in sorted(ranges.items()))
+        return hashlib.sha1(f"{self.table}|{key}".encode()).hexdigest()
+
+    def split(self) -> tuple[Pending, Pending]:
+        half = len(self.rows) // 2
+        return (
+            Pending(self.table, self.rows[:half], self.coordinates[:half]),
+            Pending(self.table, self.rows[half:], self.coordinates[half:]),
+        )
+
+
+@dataclass(slots=True)
+class WriteResult:
+    stored: int = 0
+    dead_lettered: int = 0
+    # Already in ClickHouse from before a restart: skipped, not stored twice.
+    skipped: int = 0
+    # Dead letters created here, from rows ClickHouse rejected.
+    rejected: list[DeadLetter] = field(default_factory=list)
+
+
+class ClickHouseSink:
+    """Writes batches to otel_logs and logs_deadletter; see the module docstring."""
+
+    def __init__(self, client_factory: Callable[[], Client], settings: Settings) -> None:
+        self._client_factory = client_factory
+        self._client: Client | None = None
+        self._settings = settings
+        # (table, topic, partition) -> highest offset known to be stored.
+        self._stored_up_to: dict[tuple[str, str, int], int] = {}
+
+    def forget_progress(self) -> None:
+        """Drop cached offsets: after a rebalance another worker may have stored more."""
+        self._stored_up_to.clear()
+
+    async def write(
+        self, items: Sequence[tuple[Message, LogRecord | DeadLetter]]
+    ) -> WriteResult:
+        result = WriteResult()
+        await self._load_progress({(m.topic, m.partition) for m, _ in items})
+        logs, dead = Pending(LOGS_TABLE), Pending(DEADLETTER_TABLE)
+        for message, outcome in items:
+            target = logs if isinstance(outcome, LogRecord) else dead
+            key = (target.table, message.topic, message.partition)
+            if message.offset <= self._stored_up_to.get(key, -1):
+                result.skipped += 1
+                continue
+            if isinstance(outcome, LogRecord):
+                logs.add(log_row(outcome, message), message.topic, message.partition,
+                         message.offset)
+            else:
+                dead.add(deadletter_row(outcome), message.topic, message.partition,
+                         message.offset)
+        # Dead letters first: if the worker dies between the two inserts, the replay finds
+        # the dead letters stored and the log rows not, and each table skips only its own.
+        if dead.rows:
+            await self._insert(dead, result)
+            result.dead_lettered += len(dead.rows)
+        if logs.rows:
+            await self._insert(logs, result)
+        self._remember(logs)
+        self._remember(dead)
+        return result
+
+    def _remember(self, pending: Pending) -> None:
+        for topic, partition, offset in pending.coordinates:
+            key = (pending.table, topic, partition)
+            if offset > self._stored_up_to.get(key, -1):
+                self._stored_up_to[key] = offset
+
+    async def _load_progress(self, partitions: set[tuple[str, int]]) -> None:
+        missing = {
+            (topic, partition)
+            for topic, partition in partitions
+            if (LOGS_TABLE, topic, partition) not in self._stored_up_to
+        }
+        if not missing:
+            return
+        topics = sorted({t for t, _ in missing})
+        rows = await self._retrying(
+            "read stored offsets",
+            lambda client: client.query(
+                "SELECT TargetTable, KafkaTopic, KafkaPartition, max(MaxOffset) "
+                "FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)} "
+                "GROUP BY TargetTable, KafkaTopic, KafkaPartition",
+                parameters={"topics": topics},
+            ).result_rows,
+        )
+        for table in (LOGS_TABLE, DEADLETTER_TABLE):
+            for topic, partition in missing:
+                self._stored_up_to[(table, topic, partition)] = -1
+        for table, topic, partition, offset in rows:
+            if (topic, partition) in missing:
+                self._stored_up_to[(table, topic, partition)] = offset
+                log.info("resuming %s %s[%d] after stored offset %d",
+                         table, topic, partition, offset)
+
+    async def _insert(self, pending: Pending, result: WriteResult) -> None:
+        columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
+        token = pending.token()
+        try:
+            await self._retrying(
+                f"insert {len(pending.rows)} rows into {pending.table}",
+                lambda client: client.insert(
+                    pending.table,
+                    pending.rows,
+                    column_names=columns,
+                    settings={"insert_deduplication_token": token},
+                ),
+            )
+            result.stored += len(pending.rows) if pending.table == LOGS_TABLE else 0
+        except DatabaseError as exc:
+            if len(pending.rows) > 1:
+                for half in pending.split():
+                    await self._insert(half, result)
+                return
+            await self._reject(pending, exc, result)
+
+    async def _reject(self, pending: Pending, exc: DatabaseError, result: WriteResult) -> None:
+        """One row the server refused: store it as a dead letter instead (or drop a bad one)."""
+        topic, partition, offset = pending.coordinates[0]
+        detail = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else repr(exc)
+        if pending.table == DEADLETTER_TABLE:
+            # A dead letter the server refuses cannot be stored anywhere else: say so loudly.
+            log.error("ClickHouse refused dead letter %s[%d]@%d: %s", topic, partition, offset,
+                      detail)
+            return
+        row = pending.rows[0]
+        body = row[LOG_COLUMNS.index("Body")]
+        dead = DeadLetter(
+            reason="clickhouse_rejected",
+            detail=detail,
+            raw=str(body).encode("utf-8", "replace"),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            timestamp_ms=int(row[0]) // 1_000_000,  # type: ignore[call-overload]
+        )
+        result.rejected.append(dead)
+        dead_pending = Pending(DEADLETTER_TABLE)
+        dead_pending.add(deadletter_row(dead), topic, partition, offset)
+        await self._insert(dead_pending, result)
+        result.dead_lettered += 1
+
+    async def _retrying(self, what: str, call: Callable[[Client], object]) -> object:
+        """Run `call` in a thread until ClickHouse answers; server-side rejections propagate."""
+        delay = 0.2
+        while True:
+            try:
+                if self._client is None:
+                    self._client = await asyncio.to_thread(self._client_factory)
+                return await asyncio.to_thread(call, self._client)
+            except SinkUnavailable as exc:
+                log.warning("%s: %s; retrying in %.1fs", what, exc, delay)
+            except (OperationalError, OSError) as exc:
+                self._client = None
+                log.warning("%s: %s; retrying in %.1fs", what, unreachable(self._settings, exc),
+                            delay)
+            except DatabaseError as exc:
+                if not _is_transient(exc):
+                    raise
+                log.warning("%s: ClickHouse is busy (%s); retrying in %.1fs", what,
+                            str(exc).splitlines()[0][:200], delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._settings.sink_retry_max_seconds)
+
+
+# Server errors that say "later", not "this data is bad": too many parts, memory, timeouts.
+_TRANSIENT_CODES = ("Code: 252.", "Code: 241.", "Code: 159.", "Code: 209.", "Code: 210.",
+                    "Code: 202.", "Code: 203.", "Code: 425.", "Code: 439.", "Code: 242.")
+
+
+def _is_transient(exc: DatabaseError) -> bool:
+    text = str(exc)
+    return any(code in text for code in _TRANSIENT_CODES)

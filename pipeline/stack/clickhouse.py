@@ -1,0 +1,102 @@
+"""The local ClickHouse server: start it detached, wait for /ping, stop it with KILL QUERY."""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+import urllib.request
+from xml.sax.saxutils import escape
+
+from pipeline.errors import StackError
+from pipeline.settings import Settings
+from pipeline.stack.process import Daemon, port_open
+
+# Placed in the server's keep-alive query; killing that query stops the server.
+KEEPALIVE_MARK = "logweir-keepalive"
+# Ready in ~0.2 s warm; a cold first start on a slow disk takes longer.
+START_TIMEOUT = 90.0
+
+
+class ClickHouseServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.host = settings.clickhouse_host
+        self.port = settings.clickhouse_port
+        self.tcp_port = settings.clickhouse_tcp_port
+        self.directory = settings.state_dir.resolve() / "clickhouse"
+        self.daemon = Daemon("clickhouse", self.directory)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ping(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def running(self) -> bool:
+        return self.daemon.pid() is not None and self.ping()
+
+    def start(self) -> bool:
+        if self.host not in ("127.0.0.1", "localhost"):
+            raise StackError(
+                f"LOGWEIR_CLICKHOUSE_URL points at {self.host}: the local stack only runs on "
+                "127.0.0.1; unset it, or run your own server"
+            )
+        if self.running():
+            return False
+        for port in (self.port, self.tcp_port):
+            if port_open(self.host, port):
+                raise StackError(
+                    f"port {port} on {self.host} is taken by another program: stop it, or set "
+                    "LOGWEIR_CLICKHOUSE_URL / LOGWEIR_CLICKHOUSE_TCP_PORT to free ports"
+                )
+        (self.directory / "data").mkdir(parents=True, exist_ok=True)
+        (self.directory / "config.xml").write_text(self._config())
+        self.daemon.spawn(
+            [sys.executable, "-m", "pipeline.stack.clickhouse_server", str(self.directory),
+             KEEPALIVE_MARK],
+            cwd=self.directory,
+        )
+        # Start-up errors make clickhouse-local exit with code 0: only /ping proves it is up.
+        self.daemon.wait_ready(self.ping, START_TIMEOUT, "ClickHouse")
+        return True
+
+    def stop(self) -> bool:
+        if self.daemon.pid() is None:
+            return self.daemon.stop()
+        # SIGTERM kills clickhouse-local abruptly; ending the keep-alive query lets it shut
+        # down its servers and flush parts.
+        kill = (
+            f"KILL QUERY WHERE query LIKE '%{KEEPALIVE_MARK}%' "
+            "AND query NOT LIKE '%KILL QUERY%' ASYNC"
+        )
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(self.url, data=kill.encode()), timeout=5
+            ).close()
+        except (urllib.error.URLError, OSError):
+            pass
+        if self.daemon.wait_exit(15):
+            self.daemon.pid_file.unlink(missing_ok=True)
+            return True
+        return self.daemon.stop()
+
+    def _config(self) -> str:
+        # Server messages go to the same log the launcher shows when start-up fails.
+        log = escape(str(self.daemon.log_file.resolve()))
+        return f"""<clickhouse>
+    <listen_host>{escape(self.host)}</listen_host>
+    <http_port>{self.port}</http_port>
+    <tcp_port>{self.tcp_port}</tcp_port>
+    <logger>
+        <level>warning</level>
+        <log>{log}</log>
+        <errorlog>{log}</errorlog>
+        <console>0</console>
+    </logger>
+</clickhouse>
+"""

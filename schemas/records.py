@@ -1,0 +1,65 @@
+"""LogRecord (one parsed log event) and DeadLetter (an input that could not become one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(IntEnum):
+    """OpenTelemetry SeverityNumber: the first number of each range (TRACE=1 … FATAL=21)."""
+
+    UNSPECIFIED = 0
+    TRACE = 1
+    DEBUG = 5
+    INFO = 9
+    WARN = 13
+    ERROR = 17
+    FATAL = 21
+
+    @property
+    def text(self) -> str:
+        return "" if self is Severity.UNSPECIFIED else self.name
+
+
+# A slots dataclass, not a pydantic model: one is built per log line on the hot path, and
+# parsers produce already-typed values, so validation would only cost time (~10x).
+@dataclass(slots=True)
+class LogRecord:
+    """One log event, shaped after the OpenTelemetry log data model."""
+
+    body: str
+    format: str
+    timestamp_ns: int = 0  # UTC nanoseconds since the epoch; 0 = unknown (filled by enrichment)
+    severity: Severity = Severity.UNSPECIFIED
+    # The producer's own level word ("warning", "E", "crit"), kept as written.
+    level: str = ""
+    service: str = ""
+    host: str = ""
+    logger: str = ""  # OTel scope name: the logger or component that emitted the line
+    trace_id: str = ""
+    span_id: str = ""
+    trace_flags: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)
+    # Why this record is not exactly what was sent (truncated, invalid_utf8, time_missing…).
+    flags: list[str] = field(default_factory=list)
+
+
+class DeadLetter(BaseModel):
+    """An input that could not be stored as a LogRecord, with the reason and where it came from."""
+
+    # Raw bytes may be any binary: JSON carries them as base64.
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    reason: str  # a short stable code: empty, parser_error, clickhouse_rejected, …
+    detail: str  # one human line: what exactly went wrong
+    raw: bytes
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int  # the Kafka message timestamp
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
