@@ -1,1 +1,1 @@
-"""logweir's library: settings, parsing, enrichment, the ClickHouse sink, the local stack, the CLI."""
+"""logweir's library: settings, parsing, enrichment, the ClickHouse sink, local stack, CLI."""

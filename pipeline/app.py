@@ -8,6 +8,8 @@ from pipeline.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:
+    datadir = settings.state_dir / "worker" / settings.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
         settings.app_id,
         broker=settings.faust_broker,
@@ -26,6 +28,6 @@ def create_app(settings: Settings) -> faust.App:
         # Topics are created by `logweir stack up` / the deployment with their partition counts.
         topic_allow_declare=False,
         store="memory://",
-        datadir=str(settings.state_dir / "worker"),
+        datadir=str(datadir),
         web_enabled=False,
     )

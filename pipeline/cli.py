@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -54,8 +55,8 @@ def stack_up() -> None:
     settings = Settings()
     broker, clickhouse = Broker(settings), ClickHouseServer(settings)
     with console.status("starting the broker…"):
-        started = broker.start()
-    console.print(f"broker      {broker.url}  {'started' if started else 'already running'}")
+        fresh_broker = broker.start()
+    console.print(f"broker      {broker.url}  {'started' if fresh_broker else 'already running'}")
     with console.status("starting ClickHouse…"):
         started = clickhouse.start()
     console.print(f"clickhouse  {clickhouse.url}  {'started' if started else 'already running'}")
@@ -66,6 +67,20 @@ def stack_up() -> None:
         console.print(f"topics      created {', '.join(created)} "
                       f"({settings.topic_partitions} partitions)")
     _migrate(settings)
+    if fresh_broker:
+        _forget_offsets_of_lost_log(settings)
+
+
+def _forget_offsets_of_lost_log(settings: Settings) -> None:
+    from pipeline.clickhouse import connect
+    from pipeline.sink import forget_stored_offsets
+
+    topics = [settings.topic_raw]
+    if forget_stored_offsets(connect(settings), topics):
+        console.print(
+            "note        the local broker starts empty, so Kafka offsets restart at 0: rows "
+            "already in ClickHouse stay, and the sink's stored-offset marks were reset"
+        )
 
 
 @stack_app.command("down")
@@ -191,6 +206,8 @@ def demo(
             [sys.executable, "-m", "pipeline.cli", "worker"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
         )
+    # Sample lines carry the current time; a minute of slack covers clock rounding.
+    since = datetime.now(UTC) - timedelta(minutes=1)
     try:
         messages = list(SampleTraffic(seed=int(time.time())).lines(count)) + bad_inputs()
         with _progress() as progress:
@@ -202,14 +219,15 @@ def demo(
             client = connect(settings)
             deadline = time.monotonic() + timeout
             while True:
-                accounted = account(client, produced)
+                accounted = account(client, produced, since)
                 progress.update(task, completed=accounted.total)
                 if accounted.total >= produced.count:
                     break
                 if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = worker_log.read_text(errors="replace").splitlines()[-15:]
                     raise LogweirError(
-                        f"only {accounted.total}/{produced.count} messages reached ClickHouse; "
-                        f"see {worker_log}"
+                        f"only {accounted.total}/{produced.count} messages reached ClickHouse. "
+                        f"Last lines of {worker_log}:\n" + "\n".join(tail)
                     )
                 time.sleep(0.5)
         _show_results(client, produced.topic, accounted, settings)
@@ -232,7 +250,7 @@ def _show_results(client, topic: str, accounted, settings: Settings) -> None:  #
         f"\n[bold]{accounted.stored}[/bold] rows stored, [bold]{accounted.dead_lettered}"
         f"[/bold] dead-lettered, {accounted.duplicates} duplicates."
     )
-    by_service = Table(title="last 15 minutes: rows by service and severity")
+    by_service = Table(title="rows by service, severity")
     for column in ("service", "severity", "format", "rows"):
         by_service.add_column(column, justify="right" if column == "rows" else "left")
     result = client.query(
@@ -257,7 +275,8 @@ def _show_results(client, topic: str, accounted, settings: Settings) -> None:  #
             table.add_row(reason, str(n), detail[:80])
         console.print(table)
     console.print(
-        f"\nQuery it yourself ({settings.clickhouse_url}, database {settings.clickhouse_database}):\n"
+        f"\nQuery it yourself ({settings.clickhouse_url}, "
+        f"database {settings.clickhouse_database}):\n"
         f"  curl -s {settings.clickhouse_url}/ --data-binary \\\n"
         f"    \"SELECT ServiceName, count() FROM {settings.clickhouse_database}.otel_logs "
         "WHERE SeverityNumber >= 17 GROUP BY ServiceName FORMAT PrettyCompact\"\n"

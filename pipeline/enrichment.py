@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from schemas.records import LogRecord
-
 from pipeline.message import Message
+from schemas.records import LogRecord
 
 UNKNOWN_SERVICE = "unknown"
 

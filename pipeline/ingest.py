@@ -47,6 +47,8 @@ class Ingestor:
         forced = message.headers.get("format")
         try:
             record = parsing.parse(line, forced.decode("ascii", "replace") if forced else None)
+            if not line.isascii():
+                _flag_invalid_utf8(record, line)
             enrichment.fill_time(record, message)
             enrichment.fill_service(record, message)
             enrichment.truncate_body(record, self._max_body_bytes)
@@ -67,3 +69,11 @@ class Ingestor:
             offset=message.offset,
             timestamp_ms=message.timestamp_ms,
         )
+
+
+def _flag_invalid_utf8(record: LogRecord, line: bytes) -> None:
+    # Parsers decode with replacement characters; the flag tells users the body was altered.
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        record.flags.append("invalid_utf8")

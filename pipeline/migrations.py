@@ -8,10 +8,10 @@ from pathlib import Path
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+import schemas
 from pipeline.clickhouse import connect
 from pipeline.errors import MigrationError
 from pipeline.settings import Settings
-import schemas
 
 MIGRATIONS_DIR = Path(schemas.__file__).parent / "migrations"
 

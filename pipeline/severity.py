@@ -6,13 +6,14 @@ from schemas.records import Severity
 
 _WORDS: dict[str, Severity] = {}
 for _sev, _words in {
-    Severity.TRACE: ("trace", "trc", "t", "finest", "finer", "verbose", "v"),
-    Severity.DEBUG: ("debug", "dbg", "d", "fine", "config"),
-    Severity.INFO: ("info", "information", "informational", "inf", "i", "notice", "n", "ok"),
+    Severity.TRACE: ("trace", "trc", "trce", "t", "finest", "finer", "verbose", "vrb", "v"),
+    Severity.DEBUG: ("debug", "dbg", "dbug", "d", "fine", "config"),
+    Severity.INFO: ("info", "information", "informational", "inf", "i", "notice", "n", "ok",
+                    "success"),
     Severity.WARN: ("warn", "warning", "wrn", "w"),
-    Severity.ERROR: ("error", "err", "e", "severe", "exception", "fail", "failure"),
+    Severity.ERROR: ("error", "err", "eror", "e", "severe", "exception", "fail", "failure"),
     Severity.FATAL: ("fatal", "ftl", "f", "critical", "crit", "c", "alert", "emerg",
-                     "emergency", "panic", "a"),
+                     "emergency", "panic", "dpanic", "a"),
 }.items():
     for _word in _words:
         _WORDS[_word] = _sev
@@ -32,13 +33,16 @@ def from_level(level: str | int | float | None) -> Severity:
         return Severity.UNSPECIFIED
     if isinstance(level, bool):
         return Severity.UNSPECIFIED
-    if isinstance(level, int | float):
-        return _from_number(int(level))
+    if isinstance(level, float):
+        # NaN and infinities have no int(); they are not levels either.
+        return _from_number(int(level)) if level == level and abs(level) < 1e6 else Severity.UNSPECIFIED
+    if isinstance(level, int):
+        return _from_number(level)
     word = level.strip().lower()
     found = _WORDS.get(word)
     if found is not None:
         return found
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
         return _from_number(int(word))
     return Severity.UNSPECIFIED
 

@@ -276,6 +276,25 @@ class ClickHouseSink:
             delay = min(delay * 2, self._settings.sink_retry_max_seconds)
 
 
+def forget_stored_offsets(client: Client, topics: list[str]) -> int:
+    """Drop the stored-offset watermarks of `topics`; returns how many partitions had one.
+
+    For a broker that lost its log (the local in-memory broker after a restart): its offsets
+    start again at 0, and the old watermarks would make the sink skip new messages.
+    """
+    known = client.query(
+        "SELECT count() FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)}",
+        parameters={"topics": topics},
+    ).result_rows[0][0]
+    if known:
+        client.command(
+            "ALTER TABLE ingest_offsets DELETE WHERE KafkaTopic IN {topics:Array(String)}",
+            parameters={"topics": topics},
+            settings={"mutations_sync": 2},
+        )
+    return int(known)
+
+
 # Server errors that say "later", not "this data is bad": too many parts, memory, timeouts.
 _TRANSIENT_CODES = ("Code: 252.", "Code: 241.", "Code: 159.", "Code: 209.", "Code: 210.",
                     "Code: 202.", "Code: 203.", "Code: 425.", "Code: 439.", "Code: 242.")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 
 
 class Severity(IntEnum):
@@ -50,8 +51,7 @@ class LogRecord:
 class DeadLetter(BaseModel):
     """An input that could not be stored as a LogRecord, with the reason and where it came from."""
 
-    # Raw bytes may be any binary: JSON carries them as base64.
-    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+    model_config = ConfigDict(frozen=True)
 
     reason: str  # a short stable code: empty, parser_error, clickhouse_rejected, …
     detail: str  # one human line: what exactly went wrong
@@ -60,6 +60,11 @@ class DeadLetter(BaseModel):
     partition: int
     offset: int
     timestamp_ms: int  # the Kafka message timestamp
+
+    @field_serializer("raw", when_used="json")
+    def _raw_as_base64(self, raw: bytes) -> str:
+        # Raw input may be any binary; standard base64 is what every consumer can decode.
+        return base64.b64encode(raw).decode("ascii")
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import stat
-import importlib.util
 from pathlib import Path
 
 from pipeline.errors import StackError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import urllib.error
 import urllib.request
@@ -74,12 +75,10 @@ class ClickHouseServer:
             f"KILL QUERY WHERE query LIKE '%{KEEPALIVE_MARK}%' "
             "AND query NOT LIKE '%KILL QUERY%' ASYNC"
         )
-        try:
+        with contextlib.suppress(urllib.error.URLError, OSError):
             urllib.request.urlopen(
                 urllib.request.Request(self.url, data=kill.encode()), timeout=5
             ).close()
-        except (urllib.error.URLError, OSError):
-            pass
         if self.daemon.wait_exit(15):
             self.daemon.pid_file.unlink(missing_ok=True)
             return True

@@ -1,0 +1,66 @@
+"""Fixtures: the real local stack (started once per session) and isolated pipelines on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline import migrations
+from pipeline.clickhouse import connect
+from pipeline.settings import Settings
+from tests.support.stack import WorkerProcess, isolated
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Ports of their own so a running demo stack (9092/8123) is left alone.
+TEST_STACK = {
+    "state_dir": ROOT / ".logweir" / "test-stack",
+    "kafka_bootstrap": os.environ.get("LOGWEIR_TEST_KAFKA", "127.0.0.1:19092"),
+    "clickhouse_url": os.environ.get("LOGWEIR_TEST_CLICKHOUSE", "http://127.0.0.1:18123"),
+    "clickhouse_tcp_port": 19000,
+}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Settings]:
+    """Broker + ClickHouse for the whole session; stopped at the end if this session started it."""
+    from pipeline.stack import Broker, ClickHouseServer
+
+    settings = Settings(**TEST_STACK)  # type: ignore[arg-type]
+    broker, clickhouse = Broker(settings), ClickHouseServer(settings)
+    started = [c for c in (broker, clickhouse) if c.start()]
+    yield settings
+    for component in reversed(started):
+        component.stop()
+
+
+@pytest.fixture
+def pipeline_settings(stack: Settings) -> Settings:
+    """Settings with fresh topics, database and consumer group; topics created, schema migrated."""
+    from pipeline.stack.broker import Broker
+
+    settings = isolated(stack)
+    Broker(settings).create_topics(
+        [settings.topic_raw, settings.topic_deadletter], settings.topic_partitions
+    )
+    migrations.apply(settings)
+    return settings
+
+
+@pytest.fixture
+def clickhouse(pipeline_settings: Settings):  # type: ignore[no-untyped-def]
+    client = connect(pipeline_settings)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def worker(pipeline_settings: Settings) -> Iterator[WorkerProcess]:
+    log = pipeline_settings.state_dir / "runs" / pipeline_settings.app_id / "worker.log"
+    process = WorkerProcess(pipeline_settings, log)
+    process.start()
+    yield process
+    process.stop()
