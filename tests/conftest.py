@@ -15,12 +15,14 @@ from tests.support.stack import WorkerProcess, isolated
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Ports of their own so a running demo stack (9092/8123) is left alone.
+# Ports of their own so a running demo stack (9092/8123) is left alone; LOGWEIR_TEST_PORT_BASE
+# moves all three, so two test sessions on one machine do not share (and stop) one stack.
+_BASE = int(os.environ.get("LOGWEIR_TEST_PORT_BASE", "19000"))
 TEST_STACK = {
-    "state_dir": ROOT / ".logweir" / "test-stack",
-    "kafka_bootstrap": os.environ.get("LOGWEIR_TEST_KAFKA", "127.0.0.1:19092"),
-    "clickhouse_url": os.environ.get("LOGWEIR_TEST_CLICKHOUSE", "http://127.0.0.1:18123"),
-    "clickhouse_tcp_port": 19000,
+    "state_dir": ROOT / ".logweir" / f"test-stack-{_BASE}",
+    "kafka_bootstrap": f"127.0.0.1:{_BASE + 92}",
+    "clickhouse_url": f"http://127.0.0.1:{_BASE + 123}",
+    "clickhouse_tcp_port": _BASE,
 }
 
 

@@ -1,0 +1,30 @@
+"""The `logweir` command: one Typer app, a module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pipeline.cli import db, demo, produce, stack, worker
+from pipeline.cli.output import err_console
+from pipeline.errors import LogweirError
+
+app = typer.Typer(
+    help="logweir: Kafka in, parsed and enriched logs in ClickHouse, alerts out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack.app, name="stack")
+app.add_typer(db.app, name="db")
+app.command()(worker.worker)
+app.command()(produce.produce)
+app.command()(demo.demo)
+
+
+def main() -> None:
+    try:
+        app()
+    except LogweirError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,112 @@
+"""`logweir demo`: the main job end to end on the local stack, with sample traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli import stack
+from pipeline.cli.output import console, progress
+from pipeline.errors import LogweirError
+from pipeline.settings import Settings
+
+
+def demo(
+    count: Annotated[int, typer.Option(help="sample log lines to publish")] = 20_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every row")] = 180.0,
+) -> None:
+    """Start the stack and a worker, publish sample traffic, and show it queried from ClickHouse."""
+    from pipeline.accounting import account
+    from pipeline.clickhouse import connect
+    from pipeline.producer import produce as send
+    from pipeline.sample import SampleTraffic, bad_inputs
+
+    settings = Settings()
+    stack.up()
+    worker_log = settings.state_dir / "worker.log"
+    console.print(f"worker      starting (log: {worker_log})")
+    with open(worker_log, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "worker"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
+        )
+    # Sample lines carry the current time; a minute of slack covers clock rounding.
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    try:
+        messages = list(SampleTraffic(seed=int(time.time())).lines(count)) + bad_inputs()
+        with progress() as bars:
+            task = bars.add_task("publishing to " + settings.topic_raw, total=len(messages))
+            produced = asyncio.run(
+                send(settings, messages, on_progress=lambda n: bars.advance(task, n))
+            )
+            task = bars.add_task("stored in ClickHouse", total=produced.count)
+            client = connect(settings)
+            deadline = time.monotonic() + timeout
+            while True:
+                accounted = account(client, produced, since)
+                bars.update(task, completed=accounted.total)
+                if accounted.total >= produced.count:
+                    break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = worker_log.read_text(errors="replace").splitlines()[-15:]
+                    raise LogweirError(
+                        f"only {accounted.total}/{produced.count} messages reached ClickHouse. "
+                        f"Last lines of {worker_log}:\n" + "\n".join(tail)
+                    )
+                time.sleep(0.5)
+        _show_results(client, produced.topic, accounted, settings)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    console.print("\nThe stack is still running: `logweir stack down` stops it.")
+
+
+def _show_results(client, topic: str, accounted, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    console.print(
+        f"\n[bold]{accounted.stored}[/bold] rows stored, [bold]{accounted.dead_lettered}"
+        f"[/bold] dead-lettered, {accounted.duplicates} duplicates."
+    )
+    by_service = Table(title="rows by service, severity")
+    for column in ("service", "severity", "format", "rows"):
+        by_service.add_column(column, justify="right" if column == "rows" else "left")
+    result = client.query(
+        "SELECT ServiceName, SeverityText, LogFormat, count() AS rows FROM otel_logs "
+        "WHERE TimestampTime >= now() - INTERVAL 15 MINUTE AND KafkaTopic = {topic:String} "
+        "GROUP BY ServiceName, SeverityNumber, SeverityText, LogFormat "
+        "ORDER BY ServiceName, SeverityNumber, LogFormat",
+        parameters={"topic": topic},
+    )
+    for service, severity, fmt, rows in result.result_rows:
+        by_service.add_row(service, severity or "-", fmt, str(rows))
+    console.print(by_service)
+    dead = client.query(
+        "SELECT Reason, count(), any(Detail) FROM logs_deadletter "
+        "WHERE ReceivedAt >= now() - INTERVAL 15 MINUTE GROUP BY Reason ORDER BY Reason"
+    ).result_rows
+    if dead:
+        table = Table(title="dead letters (logs_deadletter)")
+        for column in ("reason", "count", "example detail"):
+            table.add_column(column)
+        for reason, n, detail in dead:
+            table.add_row(reason, str(n), detail[:80])
+        console.print(table)
+    console.print(
+        f"\nQuery it yourself ({settings.clickhouse_url}, "
+        f"database {settings.clickhouse_database}):\n"
+        f"  curl -s {settings.clickhouse_url}/ --data-binary \\\n"
+        f"    \"SELECT ServiceName, count() FROM {settings.clickhouse_database}.otel_logs "
+        "WHERE SeverityNumber >= 17 GROUP BY ServiceName FORMAT PrettyCompact\"\n"
+        f"  SELECT Timestamp, ServiceName, Body FROM {settings.clickhouse_database}.otel_logs "
+        "WHERE Body ILIKE '%timeout%' ORDER BY Timestamp DESC LIMIT 20"
+    )
