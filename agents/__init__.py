@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import faust
 
-from agents import ingest
+from agents import alerting, ingest
+from pipeline.alerting import rules
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
 from pipeline.settings import Settings
@@ -17,4 +18,5 @@ def build(settings: Settings) -> faust.App:
     app = create_app(settings)
     sink = ClickHouseSink(lambda: connect(settings), settings)
     ingest.register(app, settings, sink, IngestCounters())
+    alerting.register(app, settings, rules.active(settings), lambda: connect(settings))
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline import templates
 from pipeline.message import Message
 from schemas.records import LogRecord
 
@@ -41,3 +42,7 @@ def truncate_body(record: LogRecord, max_bytes: int) -> None:
     record.body = encoded[:max_bytes].decode("utf-8", "ignore")
     record.flags.append("truncated")
     record.attributes["logweir.original_bytes"] = str(len(encoded))
+
+
+def fill_template(record: LogRecord) -> None:
+    record.template_id, record.template = templates.template_of(record.body)

@@ -52,6 +52,7 @@ class Ingestor:
             enrichment.fill_time(record, message)
             enrichment.fill_service(record, message)
             enrichment.truncate_body(record, self._max_body_bytes)
+            enrichment.fill_template(record)
         except ValueError as exc:  # a forced format that does not exist
             return self._dead(message, "bad_format_header", str(exc))
         except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebhookTarget(BaseModel):
+    """Where alerts are delivered, and in which payload format."""
+
+    name: str
+    url: str
+    kind: Literal["generic", "slack", "alertmanager"] = "generic"
 
 
 class Settings(BaseSettings):
@@ -24,6 +33,7 @@ class Settings(BaseSettings):
     app_id: str = Field("logweir", description="Faust app id, also the Kafka consumer group")
     topic_raw: str = "logs.raw"
     topic_deadletter: str = "logs.deadletter"
+    topic_alerts: str = "logs.alerts"
     topic_partitions: int = Field(4, ge=1)
     # Largest Kafka message the worker accepts and the producers send (bytes).
     max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -42,8 +52,29 @@ class Settings(BaseSettings):
     # A ClickHouse that is down is retried with exponential backoff up to this delay, forever.
     sink_retry_max_seconds: float = Field(30.0, gt=0)
 
+    # Windows and alerting. Windows are on event time; a window counts as closed once its end
+    # plus the lateness allowance has passed.
+    window_seconds: int = Field(60, ge=1)
+    alert_lateness_seconds: float = Field(2.0, ge=0)
+    alert_eval_interval_seconds: float = Field(1.0, gt=0)
+    rules_file: Path | None = Field(None, description="YAML alert rules; see deploy/alerts/")
+    builtin_burst_rule: bool = Field(True, description="the error-burst rule, on with no YAML")
+
+    # Webhooks: a JSON list in LOGWEIR_WEBHOOKS, e.g. [{"name":"ops","url":"http://…"}].
+    webhooks: list[WebhookTarget] = Field(default_factory=list)
+    # HMAC-SHA256 key for generic webhooks (X-Logweir-Signature); empty = unsigned.
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
+    webhook_max_attempts: int = Field(5, ge=1)
+    webhook_backoff_seconds: float = Field(0.5, gt=0)
+
     # Parsing: bodies longer than this are truncated (and flagged) before storage.
     max_body_bytes: int = Field(64 * 1024, ge=256)
+
+    @property
+    def topics(self) -> list[str]:
+        """Every topic the worker reads or writes (created by `logweir stack up`)."""
+        return [self.topic_raw, self.topic_deadletter, self.topic_alerts]
 
     @property
     def faust_broker(self) -> str:

@@ -40,7 +40,8 @@ DEADLETTER_TABLE = "logs_deadletter"
 LOG_COLUMNS = (
     "Timestamp", "TimestampTime", "TraceId", "SpanId", "TraceFlags", "SeverityText",
     "SeverityNumber", "ServiceName", "Body", "ResourceAttributes", "ScopeName",
-    "LogAttributes", "LogFormat", "IngestFlags", "KafkaTopic", "KafkaPartition", "KafkaOffset",
+    "LogAttributes", "LogFormat", "TemplateId", "Template", "IngestFlags", "KafkaTopic",
+    "KafkaPartition", "KafkaOffset",
 )
 DEADLETTER_COLUMNS = (
     "MessageTimestamp", "Reason", "Detail", "Raw", "RawBytes", "KafkaTopic", "KafkaPartition",
@@ -68,6 +69,8 @@ def log_row(record: LogRecord, message: Message) -> tuple[object, ...]:
         record.logger,
         record.attributes,
         record.format,
+        record.template_id,
+        record.template,
         record.flags,
         message.topic,
         message.partition,

@@ -44,6 +44,9 @@ class LogRecord:
     span_id: str = ""
     trace_flags: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
+    # The message with its variable parts masked, and a stable id of that text.
+    template_id: int = 0
+    template: str = ""
     # Why this record is not exactly what was sent (truncated, invalid_utf8, time_missing…).
     flags: list[str] = field(default_factory=list)
 

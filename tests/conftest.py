@@ -46,7 +46,7 @@ def pipeline_settings(stack: Settings) -> Settings:
 
     settings = isolated(stack)
     Broker(settings).create_topics(
-        [settings.topic_raw, settings.topic_deadletter], settings.topic_partitions
+        settings.topics, settings.topic_partitions
     )
     migrations.apply(settings)
     return settings

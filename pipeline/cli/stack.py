@@ -26,7 +26,7 @@ def up() -> None:
         started = clickhouse.start()
     console.print(f"clickhouse  {clickhouse.url}  {'started' if started else 'already running'}")
     created = broker.create_topics(
-        [settings.topic_raw, settings.topic_deadletter], settings.topic_partitions
+        settings.topics, settings.topic_partitions
     )
     if created:
         console.print(f"topics      created {', '.join(created)} "

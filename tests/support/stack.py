@@ -12,17 +12,26 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
+
 from pipeline.settings import Settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The LOGWEIR_* environment that reproduces `settings` in a child process."""
     env = {}
+    dumped = settings.model_dump(mode="json")
     for name in Settings.model_fields:
         value = getattr(settings, name)
         if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"LOGWEIR_{name.upper()}"] = str(value)
+            text = value.get_secret_value()
+        elif value is None:
+            continue
+        elif isinstance(dumped[name], list | dict):
+            text = orjson.dumps(dumped[name]).decode()
+        else:
+            text = str(dumped[name])
+        env[f"LOGWEIR_{name.upper()}"] = text
     return env
 
 
@@ -32,11 +41,13 @@ def isolated(base: Settings, **overrides: object) -> Settings:
     values = {
         "topic_raw": f"t{tag}.raw",
         "topic_deadletter": f"t{tag}.deadletter",
+        "topic_alerts": f"t{tag}.alerts",
         "clickhouse_database": f"test_{tag}",
         "app_id": f"logweir-test-{tag}",
         **overrides,
     }
-    return base.model_copy(update=values)
+    # Validated (model_copy would not turn "secret" into a SecretStr, or dicts into models).
+    return Settings(**{**dict(base), **values})
 
 
 class WorkerProcess:

@@ -38,7 +38,7 @@ def test_worker_environment_names_are_settings():
 def test_compose_topics_match_settings_defaults():
     text = (ROOT / "docker-compose.yml").read_text()
     defaults = Settings()
-    assert f"for t in {defaults.topic_raw} {defaults.topic_deadletter}" in text
+    assert f"for t in {' '.join(defaults.topics)}; do" in text
     assert f"--partitions {defaults.topic_partitions}" in text
 
 

@@ -1,0 +1,1 @@
+"""Alerting: rules from YAML, windowed counts from ClickHouse, the evaluation engine."""
