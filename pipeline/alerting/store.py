@@ -35,7 +35,8 @@ def restore(client: Client, engine: Engine, rules: list[AlertRule]) -> int:
     for rule, fp, group, status, starts_ms, last_ms in rows:
         state = GroupState(fingerprint=fp)
         if status == "firing":
-            state.firing, state.starts_at, state.last_notified = True, starts_ms / 1e3, last_ms / 1e3
+            state.firing = True
+            state.starts_at, state.last_notified = starts_ms / 1e3, last_ms / 1e3
             firing += 1
         else:
             state.resolved_at = last_ms / 1e3

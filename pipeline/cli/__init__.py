@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from pipeline.cli import db, demo, produce, stack, worker
+from pipeline.cli import alerts, db, demo, produce, stack, worker
 from pipeline.cli.output import err_console
 from pipeline.errors import LogweirError
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(stack.app, name="stack")
 app.add_typer(db.app, name="db")
+app.add_typer(alerts.app, name="alerts")
 app.command()(worker.worker)
 app.command()(produce.produce)
 app.command()(demo.demo)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from pipeline import migrations
+from pipeline.clickhouse import connect
 from pipeline.producer import produce
 from pipeline.settings import WebhookTarget
 from pipeline.stack.broker import Broker
-from pipeline import migrations
-from pipeline.clickhouse import connect
 from tests.support.receiver import Receiver
 from tests.support.stack import WorkerProcess, isolated, run, wait_for
 
@@ -173,3 +173,19 @@ def test_window_counts_survive_a_worker_kill_without_double_counting(stack, tmp_
         assert total == 3500
     finally:
         worker.stop()
+
+
+def test_alerts_test_command_sends_a_sample_to_the_target(receiver):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOGWEIR_WEBHOOKS": orjson.dumps(
+        [{"name": "ops", "url": receiver.url("/ops"), "kind": "alertmanager"}]).decode()}
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "alerts", "test",
+                             "--target", "ops"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "HTTP 200" in result.stdout
+    (request,) = receiver.on("/ops")
+    assert request.json()["alerts"][0]["labels"]["alertname"] == "logweir-test"
