@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import faust
 
-from pipeline.ingest import Ingestor
+from pipeline.ingest import Dropped, Ingestor
+from pipeline.message import Message
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink
 from pipeline.telemetry import IngestCounters
-from schemas.records import DeadLetter
+from schemas.records import DeadLetter, LogRecord
 
 
 def register(
@@ -30,16 +31,22 @@ def register(
         async for events in stream.take_events(
             settings.sink_batch_size, within=settings.sink_linger_seconds
         ):
-            items = []
+            items: list[tuple[Message, int, LogRecord | DeadLetter]] = []
+            dropped = events_in_batch = 0
             for event in events:
                 m = event.message
                 message = ingestor.message(
                     m.topic, m.partition, m.offset, int(m.timestamp * 1000), event.value,
                     m.key, m.headers,
                 )
-                items.append((message, ingestor.process(message)))
+                for index, outcome in enumerate(ingestor.process(message)):
+                    events_in_batch += 1
+                    if isinstance(outcome, Dropped):
+                        dropped += 1
+                    else:
+                        items.append((message, index, outcome))
             result = await sink.write(items)
-            dead = [o for _, o in items if isinstance(o, DeadLetter)] + result.rejected
+            dead = [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected
             for letter in dead:
                 await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
-            counters.batch_written(len(items), result)
+            counters.batch_written(len(events), events_in_batch, dropped, result)

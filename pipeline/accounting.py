@@ -8,19 +8,17 @@ from datetime import datetime
 from clickhouse_connect.driver.client import Client
 
 from pipeline.producer import Produced
-from pipeline.sink import DEADLETTER_TABLE, LOGS_TABLE
 
 
 @dataclass(frozen=True)
 class Accounted:
+    # Produced messages with at least one row (stored or dead-lettered).
+    messages: int
+    # Event rows: a message may carry several newline-delimited events.
     stored: int
     dead_lettered: int
-    # Rows beyond one per (topic, partition, offset): must always be 0.
+    # Rows beyond one per (topic, partition, offset, event index): must always be 0.
     duplicates: int
-
-    @property
-    def total(self) -> int:
-        return self.stored + self.dead_lettered
 
 
 def account(client: Client, produced: Produced, since: datetime | None = None) -> Accounted:
@@ -31,23 +29,23 @@ def account(client: Client, produced: Produced, since: datetime | None = None) -
     new ones.
     """
     if not produced.ranges:
-        return Accounted(0, 0, 0)
-    where = " OR ".join(
+        return Accounted(0, 0, 0, 0)
+    offsets = " OR ".join(
         f"(KafkaPartition = {int(p)} AND KafkaOffset BETWEEN {int(lo)} AND {int(hi)})"
         for p, (lo, hi) in sorted(produced.ranges.items())
     )
-    counts = []
-    for table, time_column in ((LOGS_TABLE, "TimestampTime"), (DEADLETTER_TABLE, "ReceivedAt")):
+
+    def rows(table: str, time_column: str) -> str:
         recent = f" AND {time_column} >= {{since:DateTime}}" if since else ""
-        rows, distinct = client.query(
-            f"SELECT count(), uniqExact(KafkaPartition, KafkaOffset) FROM {table} "
-            f"WHERE KafkaTopic = {{topic:String}} AND ({where}){recent}",
-            parameters={"topic": produced.topic, "since": since},
-        ).result_rows[0]
-        counts.append((int(rows), int(distinct)))
-    (logs, logs_distinct), (dead, dead_distinct) = counts
-    return Accounted(
-        stored=logs_distinct,
-        dead_lettered=dead_distinct,
-        duplicates=(logs - logs_distinct) + (dead - dead_distinct),
-    )
+        return (f"SELECT '{table}' AS t, KafkaPartition AS p, KafkaOffset AS o, "
+                f"KafkaEventIndex AS i FROM {table} "
+                f"WHERE KafkaTopic = {{topic:String}} AND ({offsets}){recent}")
+
+    result = client.query(
+        "SELECT uniqExact(p, o), uniqExactIf((p, o, i), t = 'otel_logs'), "
+        "uniqExactIf((p, o, i), t = 'logs_deadletter'), count() - uniqExact(t, p, o, i) FROM ("
+        f"{rows('otel_logs', 'TimestampTime')} UNION ALL "
+        f"{rows('logs_deadletter', 'ReceivedAt')})",
+        parameters={"topic": produced.topic, "since": since},
+    ).result_rows[0]
+    return Accounted(*(int(v) for v in result))

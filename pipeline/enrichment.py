@@ -1,12 +1,17 @@
-"""Enrichers: each fills or fixes one aspect of a parsed record from its Kafka context."""
+"""Enrichers: each fills or fixes one aspect of a parsed record; their order is a setting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipeline import templates
 from pipeline.message import Message
+from pipeline.settings import Settings
 from schemas.records import LogRecord
 
 UNKNOWN_SERVICE = "unknown"
+
+Enricher = Callable[[LogRecord, Message], None]
 
 
 def fill_time(record: LogRecord, message: Message) -> None:
@@ -14,6 +19,20 @@ def fill_time(record: LogRecord, message: Message) -> None:
     if record.timestamp_ns <= 0:
         record.timestamp_ns = message.timestamp_ms * 1_000_000
         record.flags.append("time_missing")
+
+
+def flag_skew(future_seconds: float, past_seconds: float) -> Enricher:
+    """Flag (not change) event times far ahead of or behind the Kafka time."""
+    future_ns, past_ns = int(future_seconds * 1e9), int(past_seconds * 1e9)
+
+    def enrich(record: LogRecord, message: Message) -> None:
+        skew = record.timestamp_ns - message.timestamp_ms * 1_000_000
+        if skew > future_ns:
+            record.flags.append("time_future")
+        elif -skew > past_ns:
+            record.flags.append("time_past")
+
+    return enrich
 
 
 def fill_service(record: LogRecord, message: Message) -> None:
@@ -31,18 +50,43 @@ def fill_service(record: LogRecord, message: Message) -> None:
         record.service = UNKNOWN_SERVICE
 
 
-def truncate_body(record: LogRecord, max_bytes: int) -> None:
+def fill_host(record: LogRecord, message: Message) -> None:
+    """Host from the record, else the `host` header."""
+    if not record.host:
+        header = message.headers.get("host")
+        if header:
+            record.host = header.decode("utf-8", "replace")
+
+
+def truncate_body(max_bytes: int) -> Enricher:
     """Cut a body longer than max_bytes (UTF-8) at a character boundary, flagged with its size."""
-    # len(str) <= len(bytes): only strings that could be too long pay for the encode.
-    if len(record.body) * 4 <= max_bytes:
-        return
-    encoded = record.body.encode("utf-8", "replace")
-    if len(encoded) <= max_bytes:
-        return
-    record.body = encoded[:max_bytes].decode("utf-8", "ignore")
-    record.flags.append("truncated")
-    record.attributes["logweir.original_bytes"] = str(len(encoded))
+
+    def enrich(record: LogRecord, _message: Message) -> None:
+        # len(str) <= len(bytes): only strings that could be too long pay for the encode.
+        if len(record.body) * 4 <= max_bytes:
+            return
+        encoded = record.body.encode("utf-8", "replace")
+        if len(encoded) <= max_bytes:
+            return
+        record.body = encoded[:max_bytes].decode("utf-8", "ignore")
+        record.flags.append("truncated")
+        record.attributes["logweir.original_bytes"] = str(len(encoded))
+
+    return enrich
 
 
-def fill_template(record: LogRecord) -> None:
+def fill_template(record: LogRecord, _message: Message) -> None:
     record.template_id, record.template = templates.template_of(record.body)
+
+
+def chain(settings: Settings) -> list[Enricher]:
+    """The enrichers named in `Settings.enrichers`, in that order."""
+    available: dict[str, Enricher] = {
+        "time": fill_time,
+        "skew": flag_skew(settings.max_future_skew_seconds, settings.max_past_skew_seconds),
+        "service": fill_service,
+        "host": fill_host,
+        "truncate": truncate_body(settings.max_body_bytes),
+        "template": fill_template,
+    }
+    return [available[name] for name in settings.enrichers]

@@ -1,19 +1,39 @@
-"""From one raw Kafka message to a stored-ready LogRecord or a DeadLetter; never raises."""
+"""From one raw Kafka message to stored-ready LogRecords or DeadLetters; never raises."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pipeline import enrichment, parsing
+from pipeline.errors import SettingsError
 from pipeline.message import Message
 from pipeline.settings import Settings
 from schemas.records import DeadLetter, LogRecord
 
+Hook = Callable[[LogRecord], LogRecord | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A record a user hook chose to drop: counted, never stored."""
+
+    hook: str
+
+
+Outcome = LogRecord | DeadLetter | Dropped
+
 
 class Ingestor:
-    """Parses and enriches messages; any failure becomes a DeadLetter with the reason."""
+    """Splits, parses and enriches messages; any failure becomes a DeadLetter with the reason."""
 
     def __init__(self, settings: Settings) -> None:
-        self._max_body_bytes = settings.max_body_bytes
         self._raw_topic_prefix = f"{settings.topic_raw}."
+        self._framing = settings.framing
+        self._topic_formats = settings.topic_formats
+        self._enrichers = enrichment.chain(settings)
+        self._hooks = [(name, load_hook(name)) for name in settings.hooks]
 
     def message(
         self,
@@ -40,23 +60,49 @@ class Ingestor:
             else "",
         )
 
-    def process(self, message: Message) -> LogRecord | DeadLetter:
-        line = message.value.strip()
-        if not line:
-            return self._dead(message, "empty", "the message has no content")
+    def process(self, message: Message) -> list[Outcome]:
+        """One outcome per event in the message, in order (index = position in the list)."""
+        value = message.value.strip()
+        if not value:
+            return [self._dead(message, "empty", "the message has no content")]
+        framing = message.headers.get("framing", b"").decode("ascii", "replace") or self._framing
+        if framing not in ("auto", "message", "lines"):
+            return [self._dead(message, "bad_framing_header",
+                               f"framing header {framing!r}: one of auto, message, lines")]
         forced = message.headers.get("format")
+        fmt = forced.decode("ascii", "replace") if forced else self._topic_formats.get(
+            message.topic)
+        if framing == "lines" or (framing == "auto" and _is_ndjson(value)):
+            lines = [line for line in (ln.strip() for ln in value.split(b"\n")) if line]
+        else:
+            lines = [value]
+        return [self._one(message, line, fmt) for line in lines]
+
+    def _one(self, message: Message, line: bytes, fmt: str | None) -> Outcome:
         try:
-            record = parsing.parse(line, forced.decode("ascii", "replace") if forced else None)
-            if not line.isascii():
-                _flag_invalid_utf8(record, line)
-            enrichment.fill_time(record, message)
-            enrichment.fill_service(record, message)
-            enrichment.truncate_body(record, self._max_body_bytes)
-            enrichment.fill_template(record)
+            record = parsing.parse(line, fmt)
         except ValueError as exc:  # a forced format that does not exist
             return self._dead(message, "bad_format_header", str(exc))
         except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream
-            return self._dead(message, "parser_error", f"{type(exc).__name__}: {exc}"[:500])
+            return self._dead(message, "parser_error", _describe(exc))
+        try:
+            if not line.isascii():
+                _flag_invalid_utf8(record, line)
+            for enrich in self._enrichers:
+                enrich(record, message)
+        except Exception as exc:  # noqa: BLE001
+            return self._dead(message, "enricher_error", _describe(exc))
+        for name, hook in self._hooks:
+            try:
+                result = hook(record)
+            except Exception as exc:  # noqa: BLE001 - user code: its failure is data
+                return self._dead(message, "hook_error", f"{name}: {_describe(exc)}")
+            if result is None:
+                return Dropped(name)
+            if not isinstance(result, LogRecord):
+                return self._dead(message, "hook_error",
+                                  f"{name} returned {type(result).__name__}, not a LogRecord")
+            record = result
         return record
 
     @staticmethod
@@ -70,6 +116,32 @@ class Ingestor:
             offset=message.offset,
             timestamp_ms=message.timestamp_ms,
         )
+
+
+def load_hook(name: str) -> Hook:
+    """Import "package.module:function"; a bad name stops start-up with a clear error."""
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute:
+        raise SettingsError(f"hook {name!r} (LOGWEIR_HOOKS) is not 'module:function'")
+    try:
+        hook = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise SettingsError(f"hook {name!r} (LOGWEIR_HOOKS) cannot be loaded: {exc}") from None
+    if not callable(hook):
+        raise SettingsError(f"hook {name!r} (LOGWEIR_HOOKS) is not callable")
+    return hook  # type: ignore[no-any-return]
+
+
+def _is_ndjson(value: bytes) -> bool:
+    """Several lines, each a JSON object (checked by its brackets, parsed later)."""
+    if b"\n" not in value or value[:1] != b"{":
+        return False
+    return all(line[:1] == b"{" and line[-1:] == b"}"
+               for line in (ln.strip() for ln in value.split(b"\n")) if line)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _flag_invalid_utf8(record: LogRecord, line: bytes) -> None:

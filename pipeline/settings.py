@@ -68,8 +68,24 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(5, ge=1)
     webhook_backoff_seconds: float = Field(0.5, gt=0)
 
-    # Parsing: bodies longer than this are truncated (and flagged) before storage.
+    # Parsing and enrichment.
+    # Bodies longer than this are truncated (and flagged) before storage.
     max_body_bytes: int = Field(64 * 1024, ge=256)
+    # One Kafka message is one event ("message"), or newline-delimited events ("lines");
+    # "auto" splits only messages whose every line is a JSON object (NDJSON), so a multi-line
+    # traceback or pretty-printed JSON stays one event. A `framing` header overrides it.
+    framing: Literal["auto", "message", "lines"] = "auto"
+    # Force a format per topic, e.g. {"logs.raw.nginx": "access"}; a `format` header wins.
+    topic_formats: dict[str, str] = Field(default_factory=dict)
+    enrichers: list[Literal["time", "skew", "service", "host", "truncate", "template"]] = Field(
+        default_factory=lambda: ["time", "skew", "service", "host", "truncate", "template"]
+    )
+    # Event times further than this ahead of / behind the Kafka time are flagged.
+    max_future_skew_seconds: float = Field(300.0, gt=0)
+    max_past_skew_seconds: float = Field(7 * 86400.0, gt=0)
+    # User hooks, "module:function", called in order with each LogRecord after enrichment;
+    # a hook returns the record (changed or not) or None to drop it (dropped are counted).
+    hooks: list[str] = Field(default_factory=list)
 
     @property
     def topics(self) -> list[str]:

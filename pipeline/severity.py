@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from schemas.records import Severity
 
-_WORDS: dict[str, Severity] = {}
-for _sev, _words in {
-    Severity.TRACE: ("trace", "trc", "trce", "t", "finest", "finer", "verbose", "vrb", "v"),
-    Severity.DEBUG: ("debug", "dbg", "dbug", "d", "fine", "config"),
-    Severity.INFO: ("info", "information", "informational", "inf", "i", "notice", "n", "ok",
-                    "success"),
-    Severity.WARN: ("warn", "warning", "wrn", "w"),
-    Severity.ERROR: ("error", "err", "eror", "e", "severe", "exception", "fail", "failure"),
-    Severity.FATAL: ("fatal", "ftl", "f", "critical", "crit", "c", "alert", "emerg",
-                     "emergency", "panic", "dpanic", "a"),
-}.items():
-    for _word in _words:
-        _WORDS[_word] = _sev
+_WORDS: dict[str, Severity] = {
+    word: sev
+    for sev, words in {
+        Severity.TRACE: "trace trc trce t finest finer verbose vrb v",
+        Severity.DEBUG: "debug dbg dbug d fine config",
+        Severity.INFO: "info information informational inf i notice n ok success",
+        Severity.WARN: "warn warning wrn w",
+        Severity.ERROR: "error err eror e severe exception fail failure",
+        Severity.FATAL: "fatal ftl f critical crit c alert emerg emergency panic dpanic a",
+    }.items()
+    for word in words.split()
+}
 
-# Syslog severities 0 (emergency) … 7 (debug).
-_SYSLOG = (Severity.FATAL, Severity.FATAL, Severity.FATAL, Severity.ERROR,
-           Severity.WARN, Severity.INFO, Severity.INFO, Severity.DEBUG)
+# Syslog severities 0–7 are named by these keywords, which the table above already maps.
+SYSLOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+_SYSLOG = tuple(_WORDS[word] for word in SYSLOG_LEVELS)
 
 
 def from_level(level: str | int | float | None) -> Severity:
@@ -33,16 +32,14 @@ def from_level(level: str | int | float | None) -> Severity:
         return Severity.UNSPECIFIED
     if isinstance(level, bool):
         return Severity.UNSPECIFIED
-    if isinstance(level, float):
-        # NaN and infinities have no int(); they are not levels either.
-        return _from_number(int(level)) if level == level and abs(level) < 1e6 else Severity.UNSPECIFIED
-    if isinstance(level, int):
-        return _from_number(level)
+    if isinstance(level, int | float):
+        # NaN, infinities and huge numbers are not levels (and NaN has no int()).
+        return _from_number(int(level)) if 0 <= level < 1000 else Severity.UNSPECIFIED
     word = level.strip().lower()
     found = _WORDS.get(word)
     if found is not None:
         return found
-    if word.isascii() and word.isdigit():
+    if word.isascii() and word.isdigit() and len(word) <= 3:
         return _from_number(int(word))
     return Severity.UNSPECIFIED
 

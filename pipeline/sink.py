@@ -41,17 +41,17 @@ LOG_COLUMNS = (
     "Timestamp", "TimestampTime", "TraceId", "SpanId", "TraceFlags", "SeverityText",
     "SeverityNumber", "ServiceName", "Body", "ResourceAttributes", "ScopeName",
     "LogAttributes", "LogFormat", "TemplateId", "Template", "IngestFlags", "KafkaTopic",
-    "KafkaPartition", "KafkaOffset",
+    "KafkaPartition", "KafkaOffset", "KafkaEventIndex",
 )
 DEADLETTER_COLUMNS = (
     "MessageTimestamp", "Reason", "Detail", "Raw", "RawBytes", "KafkaTopic", "KafkaPartition",
-    "KafkaOffset",
+    "KafkaOffset", "KafkaEventIndex",
 )
 # A dead letter keeps at most this much of the raw input; RawBytes has the full size.
 MAX_DEADLETTER_RAW = 1024 * 1024
 
 
-def log_row(record: LogRecord, message: Message) -> tuple[object, ...]:
+def log_row(record: LogRecord, message: Message, index: int = 0) -> tuple[object, ...]:
     resource = {"service.name": record.service}
     if record.host:
         resource["host.name"] = record.host
@@ -75,10 +75,11 @@ def log_row(record: LogRecord, message: Message) -> tuple[object, ...]:
         message.topic,
         message.partition,
         message.offset,
+        index,
     )
 
 
-def deadletter_row(dead: DeadLetter) -> tuple[object, ...]:
+def deadletter_row(dead: DeadLetter, index: int = 0) -> tuple[object, ...]:
     return (
         dead.timestamp_ms,
         dead.reason,
@@ -88,6 +89,7 @@ def deadletter_row(dead: DeadLetter) -> tuple[object, ...]:
         dead.topic,
         dead.partition,
         dead.offset,
+        index,
     )
 
 
@@ -148,22 +150,23 @@ class ClickHouseSink:
         self._stored_up_to.clear()
 
     async def write(
-        self, items: Sequence[tuple[Message, LogRecord | DeadLetter]]
+        self, items: Sequence[tuple[Message, int, LogRecord | DeadLetter]]
     ) -> WriteResult:
+        """Store (message, event index, outcome) items; see the module docstring."""
         result = WriteResult()
-        await self._load_progress({(m.topic, m.partition) for m, _ in items})
+        await self._load_progress({(m.topic, m.partition) for m, _, _ in items})
         logs, dead = Pending(LOGS_TABLE), Pending(DEADLETTER_TABLE)
-        for message, outcome in items:
+        for message, index, outcome in items:
             target = logs if isinstance(outcome, LogRecord) else dead
             key = (target.table, message.topic, message.partition)
             if message.offset <= self._stored_up_to.get(key, -1):
                 result.skipped += 1
                 continue
             if isinstance(outcome, LogRecord):
-                logs.add(log_row(outcome, message), message.topic, message.partition,
+                logs.add(log_row(outcome, message, index), message.topic, message.partition,
                          message.offset)
             else:
-                dead.add(deadletter_row(outcome), message.topic, message.partition,
+                dead.add(deadletter_row(outcome, index), message.topic, message.partition,
                          message.offset)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
@@ -241,6 +244,7 @@ class ClickHouseSink:
             return
         row = pending.rows[0]
         body = row[LOG_COLUMNS.index("Body")]
+        index = int(row[LOG_COLUMNS.index("KafkaEventIndex")])  # type: ignore[call-overload]
         dead = DeadLetter(
             reason="clickhouse_rejected",
             detail=detail,
@@ -252,7 +256,7 @@ class ClickHouseSink:
         )
         result.rejected.append(dead)
         dead_pending = Pending(DEADLETTER_TABLE)
-        dead_pending.add(deadletter_row(dead), topic, partition, offset)
+        dead_pending.add(deadletter_row(dead, index), topic, partition, offset)
         await self._insert(dead_pending, result)
         result.dead_lettered += 1
 

@@ -16,14 +16,19 @@ class IngestCounters:
     """Running totals of what became of every consumed message; logged every interval."""
 
     interval_seconds: float = 10.0
-    consumed: int = 0
+    consumed: int = 0  # Kafka messages
+    events: int = 0  # events in them (a message may carry several)
     stored: int = 0
     dead_lettered: int = 0
+    dropped: int = 0  # by a user hook, on purpose
     skipped: int = 0
     _last_report: float = field(default_factory=time.monotonic)
 
-    def batch_written(self, consumed: int, result: WriteResult) -> None:
+    def batch_written(self, consumed: int, events: int, dropped: int,
+                      result: WriteResult) -> None:
         self.consumed += consumed
+        self.events += events
+        self.dropped += dropped
         self.stored += result.stored
         self.dead_lettered += result.dead_lettered
         self.skipped += result.skipped
@@ -31,6 +36,8 @@ class IngestCounters:
         if now - self._last_report >= self.interval_seconds:
             self._last_report = now
             log.info(
-                "consumed %d: stored %d, dead-lettered %d, skipped as already stored %d",
-                self.consumed, self.stored, self.dead_lettered, self.skipped,
+                "consumed %d messages, %d events: stored %d, dead-lettered %d, dropped by hooks "
+                "%d, skipped as already stored %d",
+                self.consumed, self.events, self.stored, self.dead_lettered, self.dropped,
+                self.skipped,
             )

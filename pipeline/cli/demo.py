@@ -52,13 +52,13 @@ def demo(
             deadline = time.monotonic() + timeout
             while True:
                 accounted = account(client, produced, since)
-                bars.update(task, completed=accounted.total)
-                if accounted.total >= produced.count:
+                bars.update(task, completed=accounted.messages)
+                if accounted.messages >= produced.count:
                     break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     tail = worker_log.read_text(errors="replace").splitlines()[-15:]
                     raise LogweirError(
-                        f"only {accounted.total}/{produced.count} messages reached ClickHouse. "
+                        f"only {accounted.messages}/{produced.count} messages reached ClickHouse. "
                         f"Last lines of {worker_log}:\n" + "\n".join(tail)
                     )
                 time.sleep(0.5)

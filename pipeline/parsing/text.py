@@ -1,27 +1,53 @@
-"""Plain text: the fallback that accepts any line, sniffing a leading time and a level word."""
+"""Plain text: the fallback that accepts any line, sniffing a leading time, a level and a trace."""
 
 from __future__ import annotations
 
 import re
 
 from pipeline import severity, timestamps
+from pipeline.parsing import stacktrace
 from schemas.records import LogRecord
 
 # Upper-case level words only: "error" in prose ("no error found") must not mark a line.
 _LEVEL = re.compile(
-    r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|CRIT|CRITICAL|ALERT|EMERG|FATAL|PANIC)\b"
+    r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|CRIT|CRITICAL|ALERT|EMERG|FATAL"
+    r"|PANIC)\b",
+    re.ASCII,
 )
+# Go's log package and many C daemons: 2024/01/02 03:04:05[.000000]
+_SLASHED = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?", re.ASCII)
+_HEAD = 256
 
 
 def parse(line: bytes) -> LogRecord:
     body = line.decode("utf-8", "replace")
-    record = LogRecord(body=body.strip(), format="text")
-    head = body[:256]
-    m = timestamps.LEADING_ISO.match(head.lstrip())
-    if m is not None:
-        record.timestamp_ns = timestamps.from_iso_match(m) or 0
-    level = _LEVEL.search(head)
-    if level is not None:
-        record.level = level.group(1)
-        record.severity = severity.from_level(record.level)
+    record = LogRecord(body=body, format="text")
+    head = body[:_HEAD]
+    if head[:1].isdigit():
+        record.timestamp_ns = _leading_time(head)
+    level = sniff_level(head)
+    if level:
+        record.level = level
+        record.severity = severity.from_level(level)
+    stacktrace.attach(record, body)
     return record
+
+
+def sniff_level(text: str) -> str:
+    """The first upper-case level word in text, or ""."""
+    m = _LEVEL.search(text)
+    return "" if m is None else m.group(1)
+
+
+def _leading_time(head: str) -> int:
+    m = timestamps.LEADING_ISO.match(head)
+    if m is not None:
+        return timestamps.from_iso_match(m) or 0
+    m = _SLASHED.match(head)
+    if m is None:
+        return 0
+    year, month, day, hour, minute, second, fraction = m.groups()
+    seconds = timestamps.civil_seconds(
+        int(year), int(month), int(day), int(hour), int(minute), int(second)
+    )
+    return timestamps.to_ns(seconds, fraction) or 0

@@ -73,7 +73,7 @@ def test_bad_input_is_stored_or_dead_lettered_with_a_reason(pipeline_settings, c
     produced = run(produce(pipeline_settings, inputs))
     wait_for(lambda: _all_accounted(clickhouse, produced), 90, "every bad input", worker)
     accounted = account(clickhouse, produced)
-    assert accounted.total == len(inputs) and accounted.duplicates == 0
+    assert accounted.messages == len(inputs) and accounted.duplicates == 0
     assert worker.alive()
 
     reasons = dict(clickhouse.query(

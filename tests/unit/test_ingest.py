@@ -11,11 +11,17 @@ from schemas.records import DeadLetter, LogRecord, Severity
 SETTINGS = Settings(max_body_bytes=1024)
 
 
-def process(value: bytes, topic: str = "logs.raw", key: bytes | None = None,
-            headers: object = (), timestamp_ms: int = 1_700_000_000_000):
-    ingestor = Ingestor(SETTINGS)
+def process_all(value: bytes, topic: str = "logs.raw", key: bytes | None = None,
+                headers: object = (), timestamp_ms: int = 1_700_000_000_000,
+                settings: Settings = SETTINGS):
+    ingestor = Ingestor(settings)
     message = ingestor.message(topic, 2, 41, timestamp_ms, value, key, headers)
     return ingestor.process(message)
+
+
+def process(value: bytes, **kw):
+    (outcome,) = process_all(value, **kw)
+    return outcome
 
 
 @pytest.mark.parametrize("value", [b"", b"   ", b"\n\r\n"])
@@ -65,7 +71,7 @@ def test_a_parser_exception_becomes_a_dead_letter(monkeypatch):
     def explode(line, forced_format=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(parsing, "parse", explode)
+    monkeypatch.setattr(parsing, "parse", explode)  # the ingestor looks it up per call
     dead = process(b"anything")
     assert isinstance(dead, DeadLetter)
     assert dead.reason == "parser_error" and "boom" in dead.detail
@@ -79,3 +85,78 @@ def test_dead_letter_json_carries_binary_raw_as_base64():
     dead = DeadLetter(reason="empty", detail="d", raw=b"\xff\x00", topic="t", partition=0,
                       offset=1, timestamp_ms=2)
     assert base64.b64decode(orjson.loads(dead.to_json())["raw"]) == b"\xff\x00"
+
+
+def test_ndjson_is_split_into_events_but_a_traceback_is_not():
+    ndjson = b'{"msg": "a"}\n{"msg": "b"}\n\n{"msg": "c"}\n'
+    assert [r.body for r in process_all(ndjson)] == ["a", "b", "c"]
+    pretty = b'{\n  "msg": "one event",\n  "level": "info"\n}'
+    assert [r.body for r in process_all(pretty)] == ["one event"]
+    traceback = b"ERROR boom\nTraceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'k'"
+    assert len(process_all(traceback)) == 1
+
+
+def test_framing_header_and_setting():
+    lines = b"first line\nsecond line"
+    assert len(process_all(lines)) == 1
+    assert len(process_all(lines, headers={"framing": b"lines"})) == 2
+    assert len(process_all(lines, settings=Settings(framing="lines"))) == 2
+    assert len(process_all(b'{"a":1}\n{"a":2}', headers={"framing": b"message"})) == 1
+    (dead,) = process_all(lines, headers={"framing": b"sideways"})
+    assert isinstance(dead, DeadLetter) and dead.reason == "bad_framing_header"
+
+
+def test_topic_format_setting_forces_a_parser():
+    settings = Settings(topic_formats={"logs.raw.kv": "logfmt"})
+    record = process(b"level=warn msg=hello", topic="logs.raw.kv", settings=settings)
+    assert record.format == "logfmt" and record.severity is Severity.WARN
+
+
+def test_host_header_and_skew_flags():
+    record = process(b"x", headers={"host": b"web-1"})
+    assert record.host == "web-1"
+    future = process(b'{"msg": "x", "ts": 1700000900}', timestamp_ms=1_700_000_000_000)
+    past = process(b'{"msg": "x", "ts": 1600000000}', timestamp_ms=1_700_000_000_000)
+    assert "time_future" in future.flags and "time_past" in past.flags
+    assert future.timestamp_ns == 1_700_000_900 * 10**9  # flagged, not changed
+
+
+def test_enricher_order_is_a_setting():
+    settings = Settings(enrichers=["time", "service"])
+    record = process(b"x" * 70000, settings=settings)
+    assert "truncated" not in record.flags and record.template == ""
+
+
+def keep_loud(record):
+    return record if record.severity >= Severity.WARN else None
+
+
+def tag(record):
+    record.attributes["team"] = "core"
+    return record
+
+
+def explode_hook(record):
+    raise KeyError("nope")
+
+
+def test_hooks_enrich_drop_or_fail_into_dead_letters():
+    from pipeline.ingest import Dropped
+
+    settings = Settings(hooks=[f"{__name__}:keep_loud", f"{__name__}:tag"])
+    kept = process(b"ERROR disk full", settings=settings)
+    assert kept.attributes["team"] == "core"
+    dropped = process(b"DEBUG chatter", settings=settings)
+    assert dropped == Dropped(f"{__name__}:keep_loud")
+    dead = process(b"x", settings=Settings(hooks=[f"{__name__}:explode_hook"]))
+    assert isinstance(dead, DeadLetter) and dead.reason == "hook_error"
+    assert "explode_hook" in dead.detail and "KeyError" in dead.detail
+
+
+def test_a_hook_that_cannot_be_loaded_stops_start_up():
+    from pipeline.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="cannot be loaded"):
+        Ingestor(Settings(hooks=["no.such.module:fn"]))
+    with pytest.raises(SettingsError, match="module:function"):
+        Ingestor(Settings(hooks=["just_a_name"]))

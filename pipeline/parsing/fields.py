@@ -1,0 +1,102 @@
+"""Key/value events (JSON, logfmt) to LogRecords: well-known key aliases become record fields."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import orjson
+
+from pipeline import severity, timestamps
+from schemas.records import LogRecord
+
+# Each list is in order of preference: with both "timestamp" and "time", "timestamp" wins and
+# "time" stays an attribute.
+TIME_KEYS = ("timestamp", "@timestamp", "ts", "time", "datetime", "date", "t")
+LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "severity_text", "loglevel")
+MESSAGE_KEYS = ("message", "msg", "log", "body", "text", "event")
+SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName", "app", "application")
+HOST_KEYS = ("host", "hostname", "host.name", "host_name")
+LOGGER_KEYS = ("logger", "logger_name", "loggerName", "logger.name", "name", "component")
+TRACE_KEYS = ("trace_id", "traceId", "trace.id", "traceid", "dd.trace_id")
+SPAN_KEYS = ("span_id", "spanId", "span.id", "spanid", "dd.span_id")
+
+# key → (field, rank), fields in the order to_record unpacks them: one dict lookup per key
+# instead of probing every alias list.
+_ROLES: dict[str, tuple[int, int]] = {
+    key: (field, rank)
+    for field, keys in enumerate(
+        (
+            TIME_KEYS,
+            LEVEL_KEYS,
+            MESSAGE_KEYS,
+            SERVICE_KEYS,
+            HOST_KEYS,
+            LOGGER_KEYS,
+            TRACE_KEYS,
+            SPAN_KEYS,
+        )
+    )
+    for rank, key in enumerate(keys)
+}
+
+# Attribute keys and values are capped so one hostile object cannot blow up a row.
+MAX_ATTRIBUTES = 256
+
+
+def to_record(items: dict[str, object], fmt: str, line: bytes) -> LogRecord:
+    """A record from flat key/values; with no message key the whole line is the body."""
+    values: list[object] = [None] * 8
+    ranks = [len(_ROLES)] * 8
+    keys = [""] * 8
+    attributes: dict[str, str] = {}
+    roles = _ROLES
+    for key, value in items.items():
+        role = roles.get(key)
+        if role is not None and value is not None:
+            field, rank = role
+            if rank < ranks[field]:
+                if keys[field]:  # a less preferred alias came first: it stays an attribute
+                    attributes[keys[field]] = text(values[field])
+                values[field], ranks[field], keys[field] = value, rank, key
+                continue
+        attributes[key] = value if type(value) is str else text(value)
+    time, level, message, service, host, logger, trace, span = values
+    # Inline type checks instead of calling text(): this runs for every field of every line.
+    record = LogRecord(
+        body=message if type(message) is str else text(message),
+        format=fmt,
+        level=level if type(level) is str else text(level),
+        service=service if type(service) is str else text(service),
+        host=host if type(host) is str else text(host),
+        logger=logger if type(logger) is str else text(logger),
+        trace_id=trace if type(trace) is str else text(trace),
+        span_id=span if type(span) is str else text(span),
+        attributes=attributes,
+    )
+    if message is None:
+        record.body = line.decode("utf-8", "replace")
+    if level is not None:
+        record.severity = severity.from_level(
+            level if isinstance(level, str | int | float) else None
+        )
+    if time is not None:
+        record.timestamp_ns = timestamps.from_any(time) or 0
+        if record.timestamp_ns == 0:
+            attributes["time_unparsed"] = text(time)
+    if len(attributes) > MAX_ATTRIBUTES:
+        record.attributes = dict(islice(attributes.items(), MAX_ATTRIBUTES))
+        record.flags.append("attributes_capped")
+    return record
+
+
+def text(value: object) -> str:
+    """A value as attribute text: strings as they are, numbers as written, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()

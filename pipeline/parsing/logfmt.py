@@ -1,0 +1,46 @@
+"""logfmt (`key=value k2="quoted \\" value"`): JSON's key aliases, the rest attributes."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.parsing import fields
+from schemas.records import LogRecord
+
+# One token per match: key=value (value quoted with backslash escapes, or bare), a bare key,
+# or anything else (group 4) which makes the line not logfmt.
+_TOKEN = re.compile(r'([^\s="]+)(=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*))?|(\S+)', re.ASCII)
+START = re.compile(rb"[A-Za-z_@][\w.@/-]*=", re.ASCII)
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def parse(line: bytes) -> LogRecord | None:
+    """A record when the line starts with key=value and every token is a key=value or bare key.
+
+    Bare keys (value "true" in the logfmt convention) are accepted only while they do not
+    outnumber the pairs, so prose with one `a=b` in it stays plain text.
+    """
+    if START.match(line) is None:
+        return None
+    items: dict[str, object] = {}
+    bare = 0
+    for key, assignment, value, junk in _TOKEN.findall(line.decode("utf-8", "replace")):
+        if junk:
+            return None
+        if not assignment:
+            items[key] = "true"
+            bare += 1
+        elif value[:1] == '"':
+            value = value[1:-1]
+            items[key] = _ESCAPE.sub(_unescape, value) if "\\" in value else value
+        else:
+            items[key] = value
+    if bare * 2 > len(items):
+        return None
+    return fields.to_record(items, "logfmt", line)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    char = m.group(1)
+    return _ESCAPES.get(char, char)

@@ -1,0 +1,117 @@
+"""Python logging text formats (default, cookbook, basicConfig, loguru, Flask, gunicorn)."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline import severity, timestamps
+from pipeline.parsing import stacktrace
+from schemas.records import LogRecord
+
+_FLAGS = re.ASCII | re.DOTALL
+_LEVEL = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|NOTSET|TRACE|SUCCESS)"
+LEVELS = frozenset(_LEVEL[1:-1].split("|"))
+_NAME = r"[\w.<>-]+"
+
+_TIME = re.compile(timestamps.ISO_PATTERN, re.ASCII)
+# After the time (whose match takes one following space):
+# `| INFO | name | msg`, `| name | INFO | msg`, `| INFO | msg`, loguru `| INFO | m:f:1 - msg`
+_PIPE = re.compile(rf" ?\| *({_NAME}) *\| *(?:({_NAME}) *\| *)?(.*)", _FLAGS)
+_LOGURU = re.compile(r"([\w.<>]+):([\w.<>]+):(\d+) - (.*)", _FLAGS)
+# `- name - INFO - msg`, `- INFO - msg`
+_DASH = re.compile(rf" ?- (?:({_NAME}?) - )?{_LEVEL} - (.*)", _FLAGS)
+# `INFO name: msg`, `[INFO] name: msg`, `INFO msg`
+_SPACE = re.compile(rf" ?\[?{_LEVEL}\]? +(?:({_NAME}): )?(.*)", _FLAGS)
+# The logging cookbook's `%(asctime)s %(name)-12s %(levelname)-8s %(message)s`
+_NAME_FIRST = re.compile(rf" ?({_NAME}) +{_LEVEL} +(.*)", _FLAGS)
+# basicConfig's default `%(levelname)s:%(name)s:%(message)s` and uvicorn's `INFO:     msg`
+# (no time)
+_BASIC = re.compile(rf"{_LEVEL}:(?:({_NAME}):| +)(.*)", _FLAGS)
+# Flask `[time] INFO in module: msg` and gunicorn `[time] [pid] [INFO] msg`
+_FLASK = re.compile(rf"\] {_LEVEL} in ({_NAME}): (.*)", _FLAGS)
+_GUNICORN = re.compile(rf"\] \[(\d+)\] \[{_LEVEL}\] (.*)", _FLAGS)
+
+BASIC_PREFIXES = tuple(f"{level}:".encode() for level in LEVELS)
+
+
+def parse(line: bytes) -> LogRecord | None:
+    text = line.decode("utf-8", "replace")
+    if text[:1] == "[":
+        return _bracketed(text)
+    t = _TIME.match(text)
+    if t is None:
+        m = _BASIC.match(text)
+        return None if m is None else _record(0, m.group(1), m.group(2) or "", m.group(3))
+    ns = timestamps.from_iso_match(t)
+    if ns is None:
+        return None
+    # Python's default asctime has a comma before the milliseconds: the only hint that
+    # `time LEVEL msg` comes from Python rather than anything else.
+    comma = text[19:20] == ","
+    pos = t.end()
+    follow = text[pos : pos + 2]
+    if "|" in follow:
+        m = _PIPE.match(text, pos)
+        if m is None:
+            return None
+        first, second, message = m.groups()
+        if first in LEVELS:
+            level, name = first, second or ""
+        elif second in LEVELS:
+            level, name = second, first
+        else:
+            return None
+        code = _LOGURU.match(message) if not name else None
+        if code is None:
+            return _record(ns, level, name, message)
+        name, function, lineno, message = code.groups()
+        record = _record(ns, level, name, message)
+        record.attributes["code.function"] = function
+        record.attributes["code.lineno"] = lineno
+        return record
+    if "-" in follow:
+        m = _DASH.match(text, pos)
+        if m is None:
+            return None
+        name, level, message = m.groups()
+        return _record(ns, level, name or "", message)
+    m = _SPACE.match(text, pos)
+    if m is not None and (comma or m.group(2)):
+        level, name, message = m.groups()
+        return _record(ns, level, name or "", message)
+    m = _NAME_FIRST.match(text, pos) if comma else None
+    if m is None:
+        return None
+    name, level, message = m.groups()
+    return _record(ns, level, name, message)
+
+
+def _bracketed(text: str) -> LogRecord | None:
+    t = _TIME.match(text, 1)
+    if t is None:
+        return None
+    ns = timestamps.from_iso_match(t)
+    if ns is None:
+        return None
+    m = _FLASK.match(text, t.end())
+    if m is not None:
+        return _record(ns, m.group(1), m.group(2), m.group(3))
+    m = _GUNICORN.match(text, t.end())
+    if m is None:
+        return None
+    record = _record(ns, m.group(2), "", m.group(3))
+    record.attributes["process.pid"] = m.group(1)
+    return record
+
+
+def _record(ns: int, level: str, name: str, message: str) -> LogRecord:
+    record = LogRecord(
+        body=message,
+        format="python",
+        timestamp_ns=ns,
+        severity=severity.from_level(level),
+        level=level,
+        logger=name,
+    )
+    stacktrace.attach(record, message)
+    return record

@@ -1,0 +1,38 @@
+"""Level words and numbers from every producer map to OpenTelemetry severities."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.severity import from_level
+from schemas.records import Severity
+
+# Words in any case or padding; numbers 0-7 are syslog severities, 10-50 Python levels.
+LEVELS: dict[Severity, list[str | int | float | None]] = {
+    Severity.TRACE: ["trace", "FINEST", "verbose", "VRB"],
+    Severity.DEBUG: ["debug", "DBG", "dbug", "config", 7, 10],
+    Severity.INFO: ["info", "Information", "notice", "SUCCESS", 5, 6, 20, 25.0],
+    Severity.WARN: ["warn", "WARNING", "W", " warn ", 4, 30],
+    Severity.ERROR: ["error", "err", "E", "SEVERE", "fail", 3, "3", 40, "40"],
+    Severity.FATAL: ["crit", "CRITICAL", "emerg", "alert", "panic", "fatal", 0, 1, 2, 50],
+    Severity.UNSPECIFIED: [
+        None,
+        "",
+        "loud",
+        True,
+        -1,
+        float("nan"),
+        float("inf"),
+        10**100,
+        "9" * 5000,
+        "²",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [(level, severity) for severity, levels in LEVELS.items() for level in levels],
+)
+def test_from_level(level, expected):
+    assert from_level(level) is expected

@@ -1,0 +1,57 @@
+"""Syslog RFC 5424 and 3164: PRI, header fields, structured data, the missing year."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline import timestamps
+from pipeline.parsing import syslog
+from tests.unit.parsing import golden
+
+
+@pytest.mark.parametrize("case", golden.cases("syslog"))
+def test_golden(case):
+    golden.check(syslog.parse(golden.line(case)), case, "syslog")
+
+
+def _epoch(*args: int) -> float:
+    return datetime(*args, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "now", "year"),
+    [
+        (12, 31, (2025, 1, 1, 0, 5), 2024),  # a December line read in January: last year
+        (1, 1, (2024, 12, 31, 23, 59), 2025),  # sender's clock ahead over new year
+        (6, 15, (2024, 6, 15, 12, 0), 2024),
+        (2, 29, (2025, 3, 1, 0, 0), 2024),  # only 2024 has the day
+    ],
+)
+def test_rfc3164_year_is_the_one_closest_to_now(month, day, now, year):
+    seconds = timestamps.nearest_year(month, day, 0, 0, 0, _epoch(*now))
+    assert seconds == _epoch(year, month, day)
+
+
+def test_rfc3164_year_uses_the_clock(monkeypatch):
+    monkeypatch.setattr(syslog.time, "time", lambda: _epoch(2025, 1, 1, 0, 0, 30))
+    record = syslog.parse(b"<34>Dec 31 23:59:50 host app: late")
+    assert record is not None
+    assert record.timestamp_ns == int(_epoch(2024, 12, 31, 23, 59, 50)) * 10**9
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"<192>1 2003-10-11T22:14:15Z host app - - - too high a PRI",
+        b"<34>1 2003-13-11T22:14:15Z host app - - - bad month",
+        b"<34>1 2003-10-11T22:14:15Z host app - - [broken sd",
+        b"<34>Foo 11 22:14:15 host app: bad month",
+        b"<34>Oct 11 25:14:15 host app: bad hour",
+        b"Oct 11 22:14:15 host no tag here",  # without PRI only tagged lines count
+        b"October is a month",
+    ],
+)
+def test_malformed_lines_are_refused(line):
+    assert syslog.parse(line) is None
