@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import faust
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import faust
+from aiokafka.structs import ConsumerRecord
+
+from pipeline.consumer import IngestConsumer
 from pipeline.ingest import Dropped, Ingestor
 from pipeline.message import Message
 from pipeline.settings import Settings
@@ -12,41 +17,45 @@ from pipeline.telemetry import IngestCounters
 from schemas.records import DeadLetter, LogRecord
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A parsed batch, waiting for its turn to be written."""
+
+    messages: int
+    events: int = 0
+    dropped: int = 0
+    items: list[tuple[Message, int, LogRecord | DeadLetter]] = field(default_factory=list)
+
+
 def register(
     app: faust.App, settings: Settings, sink: ClickHouseSink, counters: IngestCounters
 ) -> None:
     ingestor = Ingestor(settings)
-    raw = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
     deadletters = app.topic(settings.topic_deadletter, key_serializer="raw",
                             value_serializer="raw")
 
-    @app.on_partitions_assigned.connect
-    async def forget_progress(*_args: object, **_kwargs: object) -> None:
+    def prepare(records: list[ConsumerRecord]) -> Prepared:
+        prepared = Prepared(messages=len(records))
+        for r in records:
+            message = ingestor.message(r.topic, r.partition, r.offset, r.timestamp, r.value,
+                                       r.key, r.headers)
+            for index, outcome in enumerate(ingestor.process(message)):
+                prepared.events += 1
+                if isinstance(outcome, Dropped):
+                    prepared.dropped += 1
+                else:
+                    prepared.items.append((message, index, outcome))
+        return prepared
+
+    async def write(prepared: Prepared, owned: Callable[[str, int], bool]) -> None:
+        items = [i for i in prepared.items if owned(i[0].topic, i[0].partition)]
+        result = await sink.write(items)
+        for letter in [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected:
+            await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
+        counters.batch_written(prepared.messages, prepared.events, prepared.dropped, result)
+
+    async def forget_progress() -> None:
         sink.forget_progress()
 
-    @app.agent(raw, name="ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        # Events of a batch are acknowledged (and so their offsets committed) only when the
-        # loop asks for the next batch, which is after the sink has written this one.
-        async for events in stream.take_events(
-            settings.sink_batch_size, within=settings.sink_linger_seconds
-        ):
-            items: list[tuple[Message, int, LogRecord | DeadLetter]] = []
-            dropped = events_in_batch = 0
-            for event in events:
-                m = event.message
-                message = ingestor.message(
-                    m.topic, m.partition, m.offset, int(m.timestamp * 1000), event.value,
-                    m.key, m.headers,
-                )
-                for index, outcome in enumerate(ingestor.process(message)):
-                    events_in_batch += 1
-                    if isinstance(outcome, Dropped):
-                        dropped += 1
-                    else:
-                        items.append((message, index, outcome))
-            result = await sink.write(items)
-            dead = [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected
-            for letter in dead:
-                await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
-            counters.batch_written(len(events), events_in_batch, dropped, result)
+    # Offsets are committed by the consumer only after `handle` returned for the batch.
+    app.service(IngestConsumer(settings, prepare, write, forget_progress))  # type: ignore[arg-type]

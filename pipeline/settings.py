@@ -46,8 +46,14 @@ class Settings(BaseSettings):
     # Native protocol port of the embedded ClickHouse (for clickhouse-client users).
     clickhouse_tcp_port: int = 9000
 
+    # Getting logs in (pipeline/shipping). The logging handler queues at most this many records
+    # while Kafka is slow or down (more are dropped and counted, never blocking the app), and
+    # flush()/close()/exit wait this long for Kafka's acks.
+    handler_queue_size: int = Field(10_000, ge=1)
+    handler_flush_seconds: float = Field(5.0, gt=0)
+
     # Sink batching: a batch is flushed at this many events or after this many seconds.
-    sink_batch_size: int = Field(5000, ge=1)
+    sink_batch_size: int = Field(20000, ge=1)
     sink_linger_seconds: float = Field(0.5, gt=0)
     # A ClickHouse that is down is retried with exponential backoff up to this delay, forever.
     sink_retry_max_seconds: float = Field(30.0, gt=0)
@@ -67,6 +73,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_max_attempts: int = Field(5, ge=1)
     webhook_backoff_seconds: float = Field(0.5, gt=0)
+
+    # Retention of otel_logs rows, applied as the table's TTL by every migrate (worker
+    # start-up, `logweir db migrate`). Per-severity days override the default, e.g.
+    # LOGWEIR_RETENTION_DAYS_BY_SEVERITY='{"ERROR": 90, "FATAL": 90, "DEBUG": 7}' keeps
+    # errors for a quarter and debug noise for a week.
+    retention_days: int = Field(30, ge=1)
+    retention_days_by_severity: dict[str, int] = Field(default_factory=dict)
 
     # Parsing and enrichment.
     # Bodies longer than this are truncated (and flagged) before storage.
@@ -91,6 +104,11 @@ class Settings(BaseSettings):
     def topics(self) -> list[str]:
         """Every topic the worker reads or writes (created by `logweir stack up`)."""
         return [self.topic_raw, self.topic_deadletter, self.topic_alerts]
+
+    @property
+    def ingest_group(self) -> str:
+        """Consumer group of the ingest consumer (Faust's own group is `app_id`)."""
+        return f"{self.app_id}.ingest"
 
     @property
     def faust_broker(self) -> str:

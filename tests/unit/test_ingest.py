@@ -92,7 +92,8 @@ def test_ndjson_is_split_into_events_but_a_traceback_is_not():
     assert [r.body for r in process_all(ndjson)] == ["a", "b", "c"]
     pretty = b'{\n  "msg": "one event",\n  "level": "info"\n}'
     assert [r.body for r in process_all(pretty)] == ["one event"]
-    traceback = b"ERROR boom\nTraceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'k'"
+    traceback = (b"ERROR boom\nTraceback (most recent call last):\n"
+                 b"  File \"x\", line 1\nKeyError: 'k'")
     assert len(process_all(traceback)) == 1
 
 
