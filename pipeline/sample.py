@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -29,9 +29,11 @@ ERRORS = (
 class SampleTraffic:
     """An endless, seeded stream of (key, line) pairs; about `error_ratio` of them errors."""
 
-    def __init__(self, seed: int = 7, error_ratio: float = 0.04) -> None:
+    def __init__(self, seed: int = 7, error_ratio: float = 0.04,
+                 services: Sequence[str] = SERVICES) -> None:
         self.rng = random.Random(seed)
         self.error_ratio = error_ratio
+        self.services = tuple(services)
 
     def lines(self, count: int) -> Iterator[tuple[bytes | None, bytes]]:
         for _ in range(count):
@@ -39,9 +41,15 @@ class SampleTraffic:
 
     def one(self) -> tuple[bytes | None, bytes]:
         rng = self.rng
-        service = rng.choice(SERVICES)
-        error = rng.random() < self.error_ratio
-        kind = rng.random()
+        service = rng.choice(self.services)
+        return self._line(service, rng.random() < self.error_ratio)
+
+    def error(self, service: str) -> tuple[bytes | None, bytes]:
+        """One error line from `service`, in any of the formats (an incident's bursts)."""
+        return self._line(service, True)
+
+    def _line(self, service: str, error: bool) -> tuple[bytes | None, bytes]:
+        kind = self.rng.random()
         if kind < 0.45:
             return None, self._json(service, error)
         if kind < 0.65:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from pipeline.cli import alerts, db, demo, produce, stack, worker
+from pipeline.cli import alerts, db, demo, gen, produce, ship, stack, worker
 from pipeline.cli.output import err_console
 from pipeline.errors import LogweirError
 
@@ -20,6 +20,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(alerts.app, name="alerts")
 app.command()(worker.worker)
 app.command()(produce.produce)
+app.command()(ship.ship)
+app.command()(gen.gen)
 app.command()(demo.demo)
 
 
