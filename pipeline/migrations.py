@@ -9,6 +9,7 @@ from pathlib import Path
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 import schemas
+from pipeline import retention
 from pipeline.clickhouse import connect
 from pipeline.errors import MigrationError
 from pipeline.settings import Settings
@@ -79,6 +80,7 @@ def apply(settings: Settings) -> list[Migration]:
             column_names=["Version", "Name"],
         )
         applied.append(migration)
+    retention.apply(client, settings)
     return applied
 
 

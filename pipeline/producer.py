@@ -31,6 +31,7 @@ async def produce(
     topic: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     window: int = 5000,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> Produced:
     """Send (key, value) pairs with acks=all; returns where each landed once all are acked."""
     produced = Produced(topic or settings.topic_raw)
@@ -53,7 +54,9 @@ async def produce(
             pending.clear()
 
         for key, value in messages:
-            pending.append(await producer.send(produced.topic, value=value, key=key))
+            pending.append(
+                await producer.send(produced.topic, value=value, key=key, headers=headers)
+            )
             if len(pending) >= window:
                 await drain()
         await drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -99,6 +100,23 @@ class Settings(BaseSettings):
     # User hooks, "module:function", called in order with each LogRecord after enrichment;
     # a hook returns the record (changed or not) or None to drop it (dropped are counted).
     hooks: list[str] = Field(default_factory=list)
+
+    def to_env(self) -> dict[str, str]:
+        """The LOGWEIR_* environment that reproduces these settings in a child process."""
+        dumped = self.model_dump(mode="json")
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif value is None:
+                continue
+            elif isinstance(dumped[name], list | dict):
+                text = json.dumps(dumped[name])
+            else:
+                text = str(dumped[name])
+            env[f"LOGWEIR_{name.upper()}"] = text
+        return env
 
     @property
     def topics(self) -> list[str]:

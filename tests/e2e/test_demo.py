@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from tests.support.stack import isolated, settings_env
+from tests.support.stack import isolated
 
 pytestmark = pytest.mark.integration
 
 
 def test_demo_publishes_stores_and_shows_results(stack):
     settings = isolated(stack)
-    env = {**os.environ, **settings_env(settings), "COLUMNS": "200"}
+    env = {**os.environ, **settings.to_env(), "COLUMNS": "200"}
     result = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "demo", "--count", "800", "--timeout", "120"],
         env=env, capture_output=True, text=True, timeout=300,

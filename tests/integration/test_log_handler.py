@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from pipeline.shipping import KafkaHandler, operation
-from tests.support.stack import settings_env, wait_for
+from tests.support.stack import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ raise SystemExit(0)  # no close(): logging.shutdown at exit must deliver the rec
 
 
 def test_records_are_delivered_when_the_program_exits(pipeline_settings, clickhouse, worker):
-    env = {**os.environ, **settings_env(pipeline_settings)}
+    env = {**os.environ, **pipeline_settings.to_env()}
     done = subprocess.run([sys.executable, "-c", APP], env=env, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr == b""

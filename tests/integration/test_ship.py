@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
-from tests.support.stack import settings_env, wait_for
+from tests.support.stack import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def _command(settings: Settings, state: Path, *args: str) -> list[str]:
 
 
 def _ship_once(settings: Settings, state: Path, pattern: Path) -> str:
-    env = {**os.environ, **settings_env(settings)}
+    env = {**os.environ, **settings.to_env()}
     done = subprocess.run(
         _command(settings, state, "--once", str(pattern)), env=env, capture_output=True, timeout=120
     )
@@ -126,7 +126,7 @@ def test_follow_mode_picks_up_new_lines_and_files_and_resumes_after_a_stop(
 ):
     logs, state = tmp_path / "logs", tmp_path / "positions.json"
     logs.mkdir()
-    env = {**os.environ, **settings_env(pipeline_settings)}
+    env = {**os.environ, **pipeline_settings.to_env()}
     command = _command(pipeline_settings, state, "--multiline-timeout", "0.2", str(logs / "*.log"))
 
     def follow() -> subprocess.Popen[bytes]:

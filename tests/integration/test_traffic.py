@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from tests.support.stack import settings_env, wait_for
+from tests.support.stack import wait_for
 
 pytestmark = pytest.mark.integration
 
 
 def _logweir(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, **settings_env(settings), "COLUMNS": "400"}
+    env = {**os.environ, **settings.to_env(), "COLUMNS": "400"}
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *args],
         env=env,

@@ -12,27 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
 from pipeline.settings import Settings
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The LOGWEIR_* environment that reproduces `settings` in a child process."""
-    env = {}
-    dumped = settings.model_dump(mode="json")
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if hasattr(value, "get_secret_value"):
-            text = value.get_secret_value()
-        elif value is None:
-            continue
-        elif isinstance(dumped[name], list | dict):
-            text = orjson.dumps(dumped[name]).decode()
-        else:
-            text = str(dumped[name])
-        env[f"LOGWEIR_{name.upper()}"] = text
-    return env
 
 
 def isolated(base: Settings, **overrides: object) -> Settings:
@@ -60,7 +40,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **settings_env(self.settings)}
+        env = {**os.environ, **self.settings.to_env()}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "pipeline.cli", "worker"],

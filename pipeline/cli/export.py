@@ -1,0 +1,51 @@
+"""`logweir export`: otel_logs rows in a time range to a CSV, JSON-lines or Parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from pipeline.cli.output import console
+from pipeline.settings import Settings
+
+
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
+    since: Annotated[str, typer.Option(help="start: a duration ago (15m, 1h, 7d) or ISO time")]
+    = "1h",
+    until: Annotated[str, typer.Option(help="end: `now`, a duration ago or ISO time")] = "now",
+    service: Annotated[str, typer.Option(help="only this service (ServiceName)")] = "",
+    severity: Annotated[str | None, typer.Option(help="this level and above, e.g. ERROR")]
+    = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "jsonl",
+    gzip: Annotated[bool, typer.Option("--gzip", help="gzip the file (csv and jsonl)")] = False,
+) -> None:
+    """Export log rows to a file, streamed from ClickHouse in constant memory."""
+    from pipeline.clickhouse import connect
+    from pipeline.export import Selection, check, count, min_severity, write
+    from pipeline.timerange import TimeRange
+
+    check(fmt, gzip, output)
+    span = TimeRange.parse(since, until)
+    selection = Selection(span.since, span.until, service,
+                          min_severity(severity) if severity is not None else 0)
+    client = connect(Settings())
+    rows = count(client, selection)
+    bars = Progress(TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn(),
+                    TimeElapsedColumn(), console=console)
+    with bars:
+        task = bars.add_task(f"exporting {rows} rows", total=None)
+        sent = write(client, selection, fmt, output, gzip,
+                     on_bytes=lambda n: bars.advance(task, n))
+    size = output.stat().st_size
+    console.print(f"wrote {rows} rows to {output} ({fmt}{', gzip' if gzip else ''}, "
+                  f"{size:,} bytes{f' from {sent:,}' if gzip else ''})")
