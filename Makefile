@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup demo test test-unit lint stack-up stack-down clean
+.PHONY: setup demo test test-unit lint bench stack-up stack-down clean
 
 setup: $(VENV)/.installed
 
@@ -38,3 +38,7 @@ stack-down: setup
 clean:
 	-$(BIN)/logweir stack down
 	rm -rf $(VENV) .logweir
+
+## Throughput, ceilings, baseline and latency on the local stack; figures printed and in bench-results.json.
+bench: setup
+	$(BIN)/logweir bench

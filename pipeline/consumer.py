@@ -49,7 +49,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
-    """Batches of up to `sink_batch_size` records, or what arrived within the linger time.
+    """Batches of up to `sink_batch_size` records or `sink_batch_bytes`, or what arrived
+    within the linger time.
 
     `prepare` (CPU: parse, enrich, build rows) of the next batch runs while `write` (I/O: the
     ClickHouse insert) of the previous one is still under way, so both cores stay busy; writes
@@ -96,16 +97,19 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
     async def _consume(self) -> None:
         assert self.consumer is not None
         size, linger = self.settings.sink_batch_size, self.settings.sink_linger_seconds
+        max_bytes = self.settings.sink_batch_bytes
         in_flight: asyncio.Future[None] | None = None
         while not self.should_stop:
             batch: list[ConsumerRecord] = []
             deadline = None
-            while len(batch) < size:
+            batch_bytes = 0
+            while len(batch) < size and batch_bytes < max_bytes:
                 wait = linger if deadline is None else max(0.0, deadline - time.monotonic())
                 fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000),
                                                       max_records=size - len(batch))
                 for records in fetched.values():
                     batch.extend(records)
+                    batch_bytes += sum(len(r.value or b"") for r in records)
                 if batch and deadline is None:
                     deadline = time.monotonic() + linger
                 if (deadline is not None and time.monotonic() >= deadline) or self.should_stop:

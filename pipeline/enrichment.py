@@ -14,11 +14,19 @@ UNKNOWN_SERVICE = "unknown"
 Enricher = Callable[[LogRecord, Message], None]
 
 
+# DateTime64(9) ends in April 2262; a later time cannot be stored (the insert would fail).
+MAX_TIMESTAMP_NS = 9_200_000_000_000_000_000
+
+
 def fill_time(record: LogRecord, message: Message) -> None:
-    """A record with no readable time takes the Kafka message time, and says so."""
+    """A record with no readable (or storable) time takes the Kafka message time, and says so."""
     if record.timestamp_ns <= 0:
         record.timestamp_ns = message.timestamp_ms * 1_000_000
         record.flags.append("time_missing")
+    elif record.timestamp_ns > MAX_TIMESTAMP_NS:
+        record.attributes["logweir.time_out_of_range"] = str(record.timestamp_ns)
+        record.timestamp_ns = message.timestamp_ms * 1_000_000
+        record.flags.append("time_out_of_range")
 
 
 def flag_skew(future_seconds: float, past_seconds: float) -> Enricher:

@@ -54,7 +54,7 @@ class Ingestor:
             timestamp_ms=timestamp_ms,
             value=value or b"",
             key=key,
-            headers={str(k): bytes(v or b"") for k, v in items},
+            headers={str(k): bytes(v or b"") for k, v in items} if items else {},
             topic_suffix=topic.removeprefix(self._raw_topic_prefix)
             if topic.startswith(self._raw_topic_prefix)
             else "",
@@ -65,7 +65,8 @@ class Ingestor:
         value = message.value.strip()
         if not value:
             return [self._dead(message, "empty", "the message has no content")]
-        framing = message.headers.get("framing", b"").decode("ascii", "replace") or self._framing
+        header = message.headers.get("framing")
+        framing = header.decode("ascii", "replace") if header else self._framing
         if framing not in ("auto", "message", "lines"):
             return [self._dead(message, "bad_framing_header",
                                f"framing header {framing!r}: one of auto, message, lines")]

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     topic_deadletter: str = "logs.deadletter"
     topic_alerts: str = "logs.alerts"
     topic_partitions: int = Field(4, ge=1)
+    # Broker security, passed to every Kafka client logweir creates (worker, producers, CLI).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
     # Largest Kafka message the worker accepts and the producers send (bytes).
     max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024)
 
@@ -55,7 +65,9 @@ class Settings(BaseSettings):
 
     # Sink batching: a batch is flushed at this many events or after this many seconds.
     sink_batch_size: int = Field(20000, ge=1)
-    sink_linger_seconds: float = Field(0.5, gt=0)
+    # …or at this many bytes of raw messages: a shipper's message may hold many events.
+    sink_batch_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    sink_linger_seconds: float = Field(0.25, gt=0)
     # A ClickHouse that is down is retried with exponential backoff up to this delay, forever.
     sink_retry_max_seconds: float = Field(30.0, gt=0)
 
@@ -100,6 +112,13 @@ class Settings(BaseSettings):
     # User hooks, "module:function", called in order with each LogRecord after enrichment;
     # a hook returns the record (changed or not) or None to drop it (dropped are counted).
     hooks: list[str] = Field(default_factory=list)
+
+    # The worker observes itself: Prometheus /metrics and JSON /health served on this host
+    # and port (0 turns the server off; `logweir status` reads them). /health answers 503
+    # "degraded" once the ingest consumer is more than this many messages behind.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535)
+    health_max_lag: int = Field(100_000, ge=0)
 
     def to_env(self) -> dict[str, str]:
         """The LOGWEIR_* environment that reproduces these settings in a child process."""

@@ -20,17 +20,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
+from pipeline import telemetry
 from pipeline.clickhouse import unreachable
 from pipeline.errors import SinkUnavailable
 from pipeline.message import Message
 from pipeline.settings import Settings
-from schemas.records import DeadLetter, LogRecord
+from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +57,15 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> tuple[object
     resource = {"service.name": record.service}
     if record.host:
         resource["host.name"] = record.host
+    severity = int(record.severity)
     return (
         record.timestamp_ns,
         record.timestamp_ns // 1_000_000_000,
         record.trace_id,
         record.span_id,
         record.trace_flags,
-        record.severity.text,
-        int(record.severity),
+        SEVERITY_TEXT[severity],
+        severity,
         record.service,
         record.body,
         resource,
@@ -156,18 +159,18 @@ class ClickHouseSink:
         result = WriteResult()
         await self._load_progress({(m.topic, m.partition) for m, _, _ in items})
         logs, dead = Pending(LOGS_TABLE), Pending(DEADLETTER_TABLE)
+        stored_up_to = self._stored_up_to
         for message, index, outcome in items:
-            target = logs if isinstance(outcome, LogRecord) else dead
-            key = (target.table, message.topic, message.partition)
-            if message.offset <= self._stored_up_to.get(key, -1):
+            is_log = type(outcome) is LogRecord
+            target = logs if is_log else dead
+            if message.offset <= stored_up_to.get(
+                (target.table, message.topic, message.partition), -1
+            ):
                 result.skipped += 1
                 continue
-            if isinstance(outcome, LogRecord):
-                logs.add(log_row(outcome, message, index), message.topic, message.partition,
-                         message.offset)
-            else:
-                dead.add(deadletter_row(outcome, index), message.topic, message.partition,
-                         message.offset)
+            row = (log_row(outcome, message, index) if is_log  # type: ignore[arg-type]
+                   else deadletter_row(outcome, index))  # type: ignore[arg-type]
+            target.add(row, message.topic, message.partition, message.offset)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
         if dead.rows:
@@ -215,6 +218,7 @@ class ClickHouseSink:
     async def _insert(self, pending: Pending, result: WriteResult) -> None:
         columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
         token = pending.token()
+        started = time.monotonic()
         try:
             await self._retrying(
                 f"insert {len(pending.rows)} rows into {pending.table}",
@@ -226,6 +230,7 @@ class ClickHouseSink:
                 ),
             )
             result.stored += len(pending.rows) if pending.table == LOGS_TABLE else 0
+            telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
         except DatabaseError as exc:
             if len(pending.rows) > 1:
                 for half in pending.split():
@@ -279,6 +284,7 @@ class ClickHouseSink:
                     raise
                 log.warning("%s: ClickHouse is busy (%s); retrying in %.1fs", what,
                             str(exc).splitlines()[0][:200], delay)
+            telemetry.insert_retried()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.sink_retry_max_seconds)
 

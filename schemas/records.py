@@ -22,7 +22,11 @@ class Severity(IntEnum):
 
     @property
     def text(self) -> str:
-        return "" if self is Severity.UNSPECIFIED else self.name
+        return SEVERITY_TEXT[self]
+
+
+# Looked up once per stored row: a plain dict beats the enum's name property several times over.
+SEVERITY_TEXT: dict[int, str] = {s.value: ("" if s.value == 0 else s.name) for s in Severity}
 
 
 # A slots dataclass, not a pydantic model: one is built per log line on the hot path, and

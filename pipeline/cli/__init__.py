@@ -6,7 +6,21 @@ import sys
 
 import typer
 
-from pipeline.cli import alerts, db, demo, gen, produce, ship, stack, worker
+from pipeline.cli import (
+    alerts,
+    bench,
+    db,
+    demo,
+    export,
+    gen,
+    produce,
+    query,
+    ship,
+    sql,
+    stack,
+    status,
+    worker,
+)
 from pipeline.cli.output import err_console
 from pipeline.errors import LogweirError
 
@@ -23,6 +37,11 @@ app.command()(produce.produce)
 app.command()(ship.ship)
 app.command()(gen.gen)
 app.command()(demo.demo)
+app.command()(bench.bench)
+app.command()(query.query)
+app.command()(sql.sql)
+app.command()(export.export)
+app.command()(status.status)
 
 
 def main() -> None:

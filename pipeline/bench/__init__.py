@@ -1,0 +1,101 @@
+"""`logweir bench`: end-to-end throughput, ceilings, a naive baseline, latency, parse rates."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pipeline.bench import corpus, measure
+from pipeline.parsing import rates
+from pipeline.settings import Settings
+
+Step = Callable[[str], None]
+
+
+def run(base: Settings, events: int, latency_rate: float, latency_seconds: float,
+        step: Step) -> dict[str, object]:
+    """Every measurement in one run, so the ratios compare like with like."""
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "events": events,
+        "partitions": base.topic_partitions,
+        "batch_size": base.sink_batch_size,
+    }
+    single = corpus.build("single", events)
+    batched = corpus.build("batched", events)
+    results["event_bytes_avg"] = round(single.bytes / single.events)
+
+    step("parse rates, one core")
+    results["parse_lines_per_s"] = {k: round(v) for k, v in rates.measure(0.5).items()}
+
+    for shape, data in (("single", single), ("batched", batched)):
+        settings = _scratch(base, shape)
+        step(f"{shape}: producing {data.events} events in {len(data.messages)} messages")
+        results[f"{shape}_produce_msgs_per_s"] = round(measure.publish(settings, data))
+        step(f"{shape}: one worker, end to end")
+        drained = measure.drain(settings, data.events, measure.WORKER)
+        results[shape] = _drain(drained)
+        step(f"{shape}: aiokafka consume-only ceiling")
+        results[f"{shape}_consume_only_msgs_per_s"] = round(
+            measure.consume_only(settings, len(data.messages)))
+        measure.drop(settings)
+
+    step("ClickHouse insert-only ceiling (same rows, same batches)")
+    settings = _scratch(base, "insert")
+    results["insert_only_rows_per_s"] = round(measure.insert_only(settings, single))
+    measure.drop(settings)
+
+    step("naive Faust agent baseline")
+    settings = _scratch(base, "naive")
+    measure.publish(settings, single)
+    results["naive"] = _drain(measure.drain(settings, single.events, measure.NAIVE_WORKER))
+    measure.drop(settings)
+
+    step("two workers on the same partitions")
+    settings = _scratch(base, "two")
+    measure.publish(settings, single)
+    results["two_workers"] = _drain(measure.drain(settings, single.events, measure.WORKER, 2))
+    measure.drop(settings)
+
+    if latency_seconds > 0:
+        step(f"latency at a steady {latency_rate:g} events/s for {latency_seconds:g}s")
+        settings = _scratch(base, "latency")
+        lat = measure.latency(settings, latency_rate, latency_seconds, single)
+        results["latency"] = {"rate": latency_rate, "seconds": latency_seconds,
+                              "messages": len(lat.samples),
+                              "p50_s": round(lat.percentile(50), 3),
+                              "p99_s": round(lat.percentile(99), 3),
+                              "poll_interval_s": 0.05}
+        measure.drop(settings)
+
+    single_rate = results["single"]["events_per_s"]  # type: ignore[index]
+    results["ratios"] = {
+        "single_vs_consume_only": round(
+            single_rate / results["single_consume_only_msgs_per_s"], 2),  # type: ignore[operator]
+        "single_vs_naive": round(single_rate / results["naive"]["events_per_s"], 2),  # type: ignore[index]
+        "two_workers_vs_one": round(
+            results["two_workers"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+        "batched_vs_single": round(
+            results["batched"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+    }
+    return results
+
+
+def _scratch(base: Settings, name: str) -> Settings:
+    settings = measure.scratch(base, name)
+    measure.prepare(settings)
+    return settings
+
+
+def _drain(d: measure.Drain) -> dict[str, float]:
+    return {"events_per_s": round(d.rate), "seconds": round(d.seconds, 2),
+            "cpu_s_per_million": round(d.cpu_per_million, 1),
+            "peak_rss_mb": round(d.peak_rss_mb)}
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0

@@ -1,0 +1,284 @@
+"""Benchmark measurements, each on the real stack with its own topics and database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from pipeline import migrations
+from pipeline.bench.corpus import Corpus
+from pipeline.clickhouse import connect
+from pipeline.errors import LogweirError
+from pipeline.ingest import Ingestor
+from pipeline.producer import produce
+from pipeline.settings import Settings
+from pipeline.shipping.throttle import TokenBucket
+from pipeline.sink import LOG_COLUMNS, log_row
+from pipeline.stack.broker import create_topics
+from schemas.records import LogRecord
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    # A line the process logs once it is consuming: the clock starts there, so start-up and
+    # group joins are not counted.
+    ready: str
+
+
+WORKER = Command([sys.executable, "-m", "pipeline.cli", "worker"], "ingest partitions assigned")
+NAIVE_WORKER = Command([sys.executable, "-m", "pipeline.bench.naive"], "[^Worker]: Ready")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def scratch(base: Settings, name: str) -> Settings:
+    """Settings for one measurement: fresh topics, database and consumer groups."""
+    tag = f"{name}_{uuid.uuid4().hex[:6]}"
+    return Settings(**{
+        **dict(base),
+        "topic_raw": f"bench.{tag}.raw",
+        "topic_deadletter": f"bench.{tag}.deadletter",
+        "topic_alerts": f"bench.{tag}.alerts",
+        "clickhouse_database": f"bench_{tag}",
+        "app_id": f"bench-{tag}",
+    })
+
+
+def prepare(settings: Settings) -> None:
+    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topics,
+                              settings.topic_partitions))
+    migrations.apply(settings)
+
+
+def drop(settings: Settings) -> None:
+    connect(settings, database="").command(
+        f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}`")
+
+
+def publish(settings: Settings, corpus: Corpus) -> float:
+    """Produce the whole corpus; returns messages per second."""
+    started = time.perf_counter()
+    asyncio.run(produce(settings, corpus.messages, headers=corpus.headers or None))
+    return len(corpus.messages) / (time.perf_counter() - started)
+
+
+@dataclass
+class Drain:
+    """How fast workers turned a topic full of messages into queryable rows."""
+
+    events: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def cpu_per_million(self) -> float:
+        return self.cpu_seconds / self.events * 1e6
+
+
+def drain(settings: Settings, expected: int, command: Command, workers: int = 1,
+          timeout: float = 600.0) -> Drain:
+    """Start `workers` processes on a topic already holding `expected` events; time from the
+    last worker's ready line to the last row visible."""
+    client = connect(settings)
+    env = {**os.environ, **settings.to_env()}
+    log_dir = settings.state_dir / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs, logs = [], []
+    for i in range(workers):
+        logs.append(log_dir / f"{settings.app_id}-{i}.log")
+        with open(logs[-1], "wb") as log:
+            procs.append(subprocess.Popen(command.argv, env=env, stdout=log,
+                                          stderr=subprocess.STDOUT))
+    try:
+        deadline = time.monotonic() + timeout
+        while not all(command.ready in path.read_text(errors="replace") for path in logs):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise LogweirError(f"benchmark workers did not start; logs in {log_dir}")
+            time.sleep(0.02)
+        started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
+        while (count := _stored(client)) < expected:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise LogweirError(f"benchmark workers stored {count}/{expected} events; "
+                                   f"logs in {log_dir}")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        cpu = sum(_cpu(p.pid) for p in procs) - cpu_before
+        return Drain(expected, seconds, cpu, max(_peak_rss_mb(p.pid) for p in procs))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def consume_only(settings: Settings, expected: int) -> float:
+    """Messages per second aiokafka alone reads from the same topic: the ingest ceiling."""
+
+    async def run() -> float:
+        # Assigned, not subscribed: no group join inside the timed part.
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+            max_partition_fetch_bytes=settings.max_message_bytes,
+            fetch_max_bytes=64 * 1024 * 1024)
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(settings.topic_raw, p)
+                             for p in range(settings.topic_partitions)])
+            await consumer.seek_to_beginning()
+            seen, started = 0, time.perf_counter()
+            while seen < expected:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=20000)
+                seen += sum(len(records) for records in batches.values())
+            return seen / (time.perf_counter() - started)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(run())
+
+
+def insert_only(settings: Settings, corpus: Corpus) -> float:
+    """Rows per second ClickHouse takes for the same rows, parsed beforehand, in sink batches."""
+    ingestor = Ingestor(settings)
+    rows = []
+    for offset, (key, value) in enumerate(corpus.messages):
+        message = ingestor.message(settings.topic_raw, 0, offset, int(time.time() * 1000),
+                                   value, key, corpus.headers)
+        rows += [log_row(o, message, i) for i, o in enumerate(ingestor.process(message))
+                 if isinstance(o, LogRecord)]
+    client = connect(settings)
+    size = settings.sink_batch_size
+    started = time.perf_counter()
+    for i in range(0, len(rows), size):
+        client.insert("otel_logs", rows[i : i + size], column_names=LOG_COLUMNS)
+    return len(rows) / (time.perf_counter() - started)
+
+
+@dataclass
+class Latency:
+    rate: float
+    seconds: float
+    samples: list[float] = field(default_factory=list)
+
+    def percentile(self, p: float) -> float:
+        return statistics.quantiles(self.samples, n=100, method="inclusive")[int(p) - 1]
+
+
+def latency(settings: Settings, rate: float, seconds: float, corpus: Corpus) -> Latency:
+    """Produce at a steady rate into a running worker; for every message, the time from its
+    send to the first poll (every 50 ms) that finds its offset stored in ClickHouse."""
+    env = {**os.environ, **settings.to_env()}
+    log_path = settings.state_dir / "bench" / f"{settings.app_id}-latency.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(WORKER.argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    client = connect(settings)
+    try:
+        asyncio.run(produce(settings, corpus.messages[:1]))  # ready once this one is stored
+        deadline = time.monotonic() + 60
+        while _stored(client) < 1:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise LogweirError(f"the latency worker did not start; see {log_path}")
+            time.sleep(0.1)
+        seen: list[tuple[float, dict[int, int]]] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                rows = client.query(
+                    "SELECT KafkaPartition, max(MaxOffset) FROM ingest_offsets "
+                    "WHERE TargetTable = 'otel_logs' GROUP BY KafkaPartition").result_rows
+                seen.append((time.perf_counter(), dict(rows)))
+                time.sleep(0.05)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        sent = asyncio.run(_steady(settings, corpus, rate, seconds))
+        final = {}
+        for p, _, o in sent:
+            final[p] = max(final.get(p, -1), o)
+        deadline = time.monotonic() + 60
+        while not seen or any(seen[-1][1].get(p, -1) < o for p, o in final.items()):
+            if time.monotonic() > deadline:
+                raise LogweirError("messages sent in the latency run never became visible")
+            time.sleep(0.1)
+        stop.set()
+        poller.join()
+        result = Latency(rate, seconds)
+        for partition, sent_at, offset in sent:
+            for polled_at, stored in seen:
+                if polled_at >= sent_at and stored.get(partition, -1) >= offset:
+                    result.samples.append(polled_at - sent_at)
+                    break
+        return result
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _steady(settings: Settings, corpus: Corpus, rate: float,
+                  seconds: float) -> list[tuple[int, float, int]]:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                                linger_ms=5, max_request_size=settings.max_message_bytes)
+    await producer.start()
+    bucket = TokenBucket(rate, capacity=max(1.0, rate / 100))
+    pending: list[tuple[float, asyncio.Future]] = []
+    try:
+        end = time.perf_counter() + seconds
+        i = 0
+        while time.perf_counter() < end:
+            wait = bucket.take()
+            if wait:
+                await asyncio.sleep(wait)
+            key, value = corpus.messages[i % len(corpus.messages)]
+            i += 1
+            pending.append((time.perf_counter(), await producer.send(
+                settings.topic_raw, value=value, key=key)))
+        metas = await asyncio.gather(*(f for _, f in pending))
+    finally:
+        await producer.stop()
+    return [(m.partition, t, m.offset) for (t, _), m in zip(pending, metas, strict=True)]
+
+
+def _stored(client) -> int:  # type: ignore[no-untyped-def]
+    return int(client.query(
+        "SELECT (SELECT count() FROM otel_logs) + (SELECT count() FROM logs_deadletter)"
+    ).result_rows[0][0])
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

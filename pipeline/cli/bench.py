@@ -1,0 +1,58 @@
+"""`logweir bench`: measure the pipeline on the local stack and print the figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli import stack
+from pipeline.cli.output import console
+from pipeline.settings import Settings
+
+
+def bench(
+    events: Annotated[int, typer.Option(help="events per corpus")] = 200_000,
+    latency_rate: Annotated[float, typer.Option(help="steady rate of the latency run")] = 20_000,
+    latency_seconds: Annotated[float, typer.Option(help="0 skips the latency run")] = 20,
+    output: Annotated[Path, typer.Option(help="JSON results")] = Path("bench-results.json"),
+) -> None:
+    """End-to-end events/s (single and batched messages), the consume-only and insert-only
+    ceilings, a naive Faust baseline, two workers, p50/p99 latency, parse rates per format."""
+    from pipeline import bench as benchmark
+
+    stack.up()
+    results = benchmark.run(Settings(), events, latency_rate, latency_seconds,
+                            lambda text: console.print(f"[dim]…[/dim] {text}"))
+    output.write_text(json.dumps(results, indent=2))
+    _print(results)
+    console.print(f"\nresults written to {output}")
+
+
+def _print(r: dict) -> None:  # type: ignore[type-arg]
+    table = Table(title=f"logweir bench, {r['date']}, {r['machine']}, {r['events']} events "
+                        f"of ~{r['event_bytes_avg']} B, {r['partitions']} partitions")
+    for column in ("measure", "value"):
+        table.add_column(column)
+    for shape in ("single", "batched", "naive", "two_workers"):
+        d = r[shape]
+        table.add_row(f"{shape}: events/s end to end", f"{d['events_per_s']:,}")
+        table.add_row(f"{shape}: CPU s per million, peak RSS",
+                      f"{d['cpu_s_per_million']} s, {d['peak_rss_mb']} MiB")
+    table.add_row("single: consume-only ceiling (msgs/s)",
+                  f"{r['single_consume_only_msgs_per_s']:,}")
+    table.add_row("batched: consume-only ceiling (msgs/s)",
+                  f"{r['batched_consume_only_msgs_per_s']:,}")
+    table.add_row("ClickHouse insert-only ceiling (rows/s)", f"{r['insert_only_rows_per_s']:,}")
+    if "latency" in r:
+        lat = r["latency"]
+        table.add_row(f"latency at {lat['rate']:g}/s: p50 / p99",
+                      f"{lat['p50_s']} s / {lat['p99_s']} s")
+    for name, value in r["ratios"].items():
+        table.add_row(f"ratio {name.replace('_', ' ')}", f"{value}×")
+    for fmt, rate in r["parse_lines_per_s"].items():
+        table.add_row(f"parse {fmt} (lines/s, one core)", f"{rate:,}")
+    console.print(table)

@@ -1,0 +1,27 @@
+"""A tiny run of the benchmark: it works end to end and reports every figure (not how fast)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline import bench
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_small_benchmark_reports_every_figure(stack):
+    steps: list[str] = []
+    results = bench.run(stack, events=400, latency_rate=200, latency_seconds=2,
+                        step=steps.append)
+    json.dumps(results)  # the results file must be writable as JSON
+    for shape in ("single", "batched", "naive", "two_workers"):
+        assert results[shape]["events_per_s"] > 0
+        assert results[shape]["peak_rss_mb"] > 0
+    assert results["single_consume_only_msgs_per_s"] > 0
+    assert results["insert_only_rows_per_s"] > 0
+    assert results["latency"]["messages"] > 0
+    assert results["latency"]["p99_s"] >= results["latency"]["p50_s"] > 0
+    assert set(results["parse_lines_per_s"]) >= {"json", "access", "syslog", "logfmt", "text"}
+    assert len(steps) >= 8
