@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from agents import alerting, ingest
+from pipeline import health
 from pipeline.alerting import rules
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
@@ -17,6 +18,8 @@ def build(settings: Settings) -> faust.App:
     """The worker's Faust app with every agent registered."""
     app = create_app(settings)
     sink = ClickHouseSink(lambda: connect(settings), settings)
-    ingest.register(app, settings, sink, IngestCounters())
+    consumer = ingest.register(app, settings, sink, IngestCounters())
+    if settings.metrics_port:
+        app.service(health.Server(settings, consumer))  # type: ignore[arg-type]
     alerting.register(app, settings, rules.active(settings), lambda: connect(settings))
     return app

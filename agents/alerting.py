@@ -10,6 +10,7 @@ from collections.abc import Callable
 import faust
 from clickhouse_connect.driver.client import Client
 
+from pipeline import telemetry
 from pipeline.alerting import counts, store
 from pipeline.alerting.engine import Engine
 from pipeline.notifier import Attempt, Notifier
@@ -53,11 +54,12 @@ def register(app: faust.App, settings: Settings, rules: list[AlertRule],
                 continue
             await asyncio.to_thread(store.record, client(), alerts)
             for alert in alerts:
-                log.info("alert %s %s %s", alert.status, alert.rule, alert.group)
+                telemetry.alert_raised(alert)
                 await alerts_topic.send(key=alert.fingerprint.encode(),
                                         value=alert.model_dump_json().encode())
 
     async def record(attempt: Attempt) -> None:
+        telemetry.delivery_attempted(attempt)
         a = attempt.alert
         await asyncio.to_thread(client().insert, "alert_deliveries", [(
             a.fingerprint, a.status, a.starts_at, attempt.target, attempt.attempt,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from pipeline.ingest import Dropped, Ingestor
 from pipeline.message import Message
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink
-from pipeline.telemetry import IngestCounters
+from pipeline.telemetry import IngestCounters, Tally
 from schemas.records import DeadLetter, LogRecord
 
 
@@ -21,41 +22,46 @@ from schemas.records import DeadLetter, LogRecord
 class Prepared:
     """A parsed batch, waiting for its turn to be written."""
 
-    messages: int
-    events: int = 0
-    dropped: int = 0
+    tally: Tally
     items: list[tuple[Message, int, LogRecord | DeadLetter]] = field(default_factory=list)
 
 
 def register(
     app: faust.App, settings: Settings, sink: ClickHouseSink, counters: IngestCounters
-) -> None:
+) -> IngestConsumer[Prepared]:
     ingestor = Ingestor(settings)
     deadletters = app.topic(settings.topic_deadletter, key_serializer="raw",
                             value_serializer="raw")
 
     def prepare(records: list[ConsumerRecord]) -> Prepared:
-        prepared = Prepared(messages=len(records))
+        tally = Tally(messages=Counter(r.topic for r in records))
+        prepared = Prepared(tally)
         for r in records:
             message = ingestor.message(r.topic, r.partition, r.offset, r.timestamp, r.value,
                                        r.key, r.headers)
-            for index, outcome in enumerate(ingestor.process(message)):
-                prepared.events += 1
+            outcomes = ingestor.process(message)
+            tally.events[r.topic] += len(outcomes)
+            for index, outcome in enumerate(outcomes):
                 if isinstance(outcome, Dropped):
-                    prepared.dropped += 1
+                    tally.dropped += 1
                 else:
+                    if type(outcome) is LogRecord:
+                        tally.formats[outcome.format] += 1
                     prepared.items.append((message, index, outcome))
         return prepared
 
     async def write(prepared: Prepared, owned: Callable[[str, int], bool]) -> None:
         items = [i for i in prepared.items if owned(i[0].topic, i[0].partition)]
         result = await sink.write(items)
-        for letter in [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected:
+        letters = [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected
+        for letter in letters:
             await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
-        counters.batch_written(prepared.messages, prepared.events, prepared.dropped, result)
+        counters.batch_written(prepared.tally, result, letters)
 
     async def forget_progress() -> None:
         sink.forget_progress()
 
     # Offsets are committed by the consumer only after `handle` returned for the batch.
-    app.service(IngestConsumer(settings, prepare, write, forget_progress))  # type: ignore[arg-type]
+    consumer = IngestConsumer(settings, prepare, write, forget_progress)
+    app.service(consumer)  # type: ignore[arg-type]
+    return consumer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from pipeline.kafka_auth import faust_credentials
 from pipeline.settings import Settings
 
 
@@ -30,4 +31,5 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         datadir=str(datadir),
         web_enabled=False,
+        broker_credentials=faust_credentials(settings),
     )

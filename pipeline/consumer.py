@@ -23,6 +23,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
+from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             max_partition_fetch_bytes=self.settings.max_message_bytes,
             fetch_max_bytes=max(self.settings.max_message_bytes, 64 * 1024 * 1024),
             max_poll_records=self.settings.sink_batch_size,
+            **client_options(self.settings),
         )
         # `logs.raw` and `logs.raw.<service>`: topics published per service are read too.
         self.consumer.subscribe(

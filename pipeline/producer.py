@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
+from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
 
 
@@ -41,6 +42,7 @@ async def produce(
         linger_ms=10,
         max_batch_size=256 * 1024,
         max_request_size=settings.max_message_bytes,
+        **client_options(settings),
     )
     await producer.start()
     try:

@@ -6,6 +6,7 @@ import logging
 import socket
 import sys
 
+from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
 from pipeline.shipping import layout
 from pipeline.shipping.sender import Sender
@@ -43,6 +44,7 @@ class KafkaHandler(logging.Handler):
             topic or settings.topic_raw,
             settings.max_message_bytes,
             settings.handler_queue_size,
+            client_options(settings),
         )
         self._key = service.encode()
         if start:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from pipeline.errors import LogweirError
+from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
 
 Message = tuple[bytes | None, bytes]
@@ -21,13 +22,17 @@ class KafkaUnavailable(LogweirError):
     """The broker did not accept a connection or did not acknowledge a batch."""
 
 
-def new_producer(bootstrap: str, max_message_bytes: int, linger_ms: int = 20) -> AIOKafkaProducer:
+def new_producer(
+    bootstrap: str, max_message_bytes: int, options: Mapping[str, object], linger_ms: int = 20
+) -> AIOKafkaProducer:
+    """`options`: the TLS/SASL client options from `pipeline.kafka_auth.client_options`."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=linger_ms,
         max_batch_size=256 * 1024,
         max_request_size=max_message_bytes,
+        **options,
     )
 
 
@@ -46,7 +51,8 @@ async def connected(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
     one-line error raised here says what to do instead.
     """
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes)
+    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes,
+                            client_options(settings))
     try:
         await producer.start()
     except KafkaConnectionError as exc:

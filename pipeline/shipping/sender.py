@@ -6,6 +6,7 @@ import asyncio
 import queue
 import sys
 import threading
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -26,8 +27,10 @@ class Sender:
     (after the producer's own retries) are counted in `failed` and reported on stderr.
     """
 
-    def __init__(self, bootstrap: str, topic: str, max_message_bytes: int, capacity: int) -> None:
+    def __init__(self, bootstrap: str, topic: str, max_message_bytes: int, capacity: int,
+                 options: Mapping[str, object]) -> None:
         self.bootstrap = bootstrap
+        self.options = options
         self.topic = topic
         self.max_message_bytes = max_message_bytes
         self.failed = 0
@@ -75,7 +78,9 @@ class Sender:
         asyncio.run(self._ship())
 
     async def _ship(self) -> None:
-        producer = new_producer(self.bootstrap, self.max_message_bytes, linger_ms=50)
+        producer = new_producer(
+            self.bootstrap, self.max_message_bytes, self.options, linger_ms=50
+        )
         attempt = 0
         while True:
             try:
@@ -88,7 +93,9 @@ class Sender:
                     return
                 await asyncio.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
                 attempt += 1
-                producer = new_producer(self.bootstrap, self.max_message_bytes, linger_ms=50)
+                producer = new_producer(
+                    self.bootstrap, self.max_message_bytes, self.options, linger_ms=50
+                )
         try:
             while not (self._stopping.is_set() and self._queue.empty()):
                 batch = self._take()
