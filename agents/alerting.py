@@ -9,10 +9,12 @@ from collections.abc import Callable
 
 import faust
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline import telemetry
 from pipeline.alerting import counts, store
 from pipeline.alerting.engine import Engine
+from pipeline.errors import LogweirError
 from pipeline.notifier import Attempt, Notifier
 from pipeline.settings import Settings
 from schemas.alerting import Alert, AlertRule
@@ -36,7 +38,16 @@ def register(app: faust.App, settings: Settings, rules: list[AlertRule],
 
     @app.timer(settings.alert_eval_interval_seconds, on_leader=True, name="evaluate_alerts")
     async def evaluate() -> None:
-        now = time.time()
+        try:
+            await tick(time.time())
+        except (LogweirError, ClickHouseError, OSError) as exc:
+            # ClickHouse is away: skip this tick, reconnect, and restore state from the alerts
+            # table on the next one (a change decided here may not have been recorded).
+            clients.clear()
+            last_tick["at"] = 0.0
+            log.warning("alerts not evaluated: %s", str(exc).strip().splitlines()[0][:300])
+
+    async def tick(now: float) -> None:
         # A gap means this worker was not the leader meanwhile: another one may have fired.
         if now - last_tick["at"] > 5 * settings.alert_eval_interval_seconds:
             firing = await asyncio.to_thread(store.restore, client(), engine, rules)
@@ -61,19 +72,28 @@ def register(app: faust.App, settings: Settings, rules: list[AlertRule],
     async def record(attempt: Attempt) -> None:
         telemetry.delivery_attempted(attempt)
         a = attempt.alert
-        await asyncio.to_thread(client().insert, "alert_deliveries", [(
-            a.fingerprint, a.status, a.starts_at, attempt.target, attempt.attempt,
-            attempt.outcome, attempt.http_status, attempt.error, attempt.duration_ms,
-        )], column_names=("Fingerprint", "Status", "StartsAt", "Target", "Attempt", "Outcome",
-                          "HttpStatus", "Error", "DurationMs"))
+        try:
+            await asyncio.to_thread(client().insert, "alert_deliveries", [(
+                a.fingerprint, a.status, a.starts_at, attempt.target, attempt.attempt,
+                attempt.outcome, attempt.http_status, attempt.error, attempt.duration_ms,
+            )], column_names=("Fingerprint", "Status", "StartsAt", "Target", "Attempt",
+                              "Outcome", "HttpStatus", "Error", "DurationMs"))
+        except (LogweirError, ClickHouseError, OSError) as exc:
+            clients.clear()
+            log.warning("delivery of %s to %s (%s) not recorded: %s", a.rule, attempt.target,
+                        attempt.outcome, str(exc).strip().splitlines()[0][:300])
 
     async def already_sent(alert: Alert, target: str) -> bool:
-        result = await asyncio.to_thread(client().query,
-            "SELECT count() FROM alert_deliveries WHERE Fingerprint = {f:String} "
-            "AND Status = {s:String} AND StartsAt = {t:DateTime64(3)} AND Target = {n:String} "
-            "AND Outcome = 'sent'",
-            parameters={"f": alert.fingerprint, "s": alert.status, "t": alert.starts_at,
-                        "n": target})
+        try:
+            result = await asyncio.to_thread(client().query,
+                "SELECT count() FROM alert_deliveries WHERE Fingerprint = {f:String} "
+                "AND Status = {s:String} AND StartsAt = {t:DateTime64(3)} "
+                "AND Target = {n:String} AND Outcome = 'sent'",
+                parameters={"f": alert.fingerprint, "s": alert.status, "t": alert.starts_at,
+                            "n": target})
+        except (LogweirError, ClickHouseError, OSError):
+            clients.clear()
+            return False  # unknown: deliver (at least once) rather than risk never
         return bool(result.result_rows[0][0])
 
     notifier = Notifier(settings, record, already_sent)

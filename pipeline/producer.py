@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaProducer
-
 from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
+from pipeline.shipping.kafka import new_producer
 
 
 @dataclass
@@ -36,14 +35,8 @@ async def produce(
 ) -> Produced:
     """Send (key, value) pairs with acks=all; returns where each landed once all are acked."""
     produced = Produced(topic or settings.topic_raw)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        linger_ms=10,
-        max_batch_size=256 * 1024,
-        max_request_size=settings.max_message_bytes,
-        **client_options(settings),
-    )
+    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes,
+                            client_options(settings), linger_ms=10)
     await producer.start()
     try:
         pending: list[asyncio.Future] = []
