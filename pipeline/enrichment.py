@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pipeline import templates
 from pipeline.message import Message
+from pipeline.retention import days_by_range
 from pipeline.settings import Settings
 from schemas.records import LogRecord
 
@@ -39,6 +40,29 @@ def flag_skew(future_seconds: float, past_seconds: float) -> Enricher:
             record.flags.append("time_future")
         elif -skew > past_ns:
             record.flags.append("time_past")
+
+    return enrich
+
+
+def keep_within_retention(settings: Settings) -> Enricher:
+    """A record older than its severity's retention would be deleted by the table's TTL on
+    arrival, unseen: it is stored at the Kafka time instead, its own time kept as an attribute
+    and the record flagged `time_expired`."""
+    default_ns = settings.retention_days * 86_400 * 1_000_000_000
+    by_severity = [(lo, hi, days * 86_400 * 1_000_000_000)
+                   for lo, hi, days in days_by_range(settings)]
+
+    def enrich(record: LogRecord, message: Message) -> None:
+        kafka_ns = message.timestamp_ms * 1_000_000
+        keep_ns = default_ns
+        for lo, hi, days_ns in by_severity:
+            if lo <= record.severity <= hi:
+                keep_ns = days_ns
+                break
+        if record.timestamp_ns < kafka_ns - keep_ns:
+            record.attributes["logweir.original_time_ns"] = str(record.timestamp_ns)
+            record.timestamp_ns = kafka_ns
+            record.flags.append("time_expired")
 
     return enrich
 
@@ -92,6 +116,7 @@ def chain(settings: Settings) -> list[Enricher]:
     available: dict[str, Enricher] = {
         "time": fill_time,
         "skew": flag_skew(settings.max_future_skew_seconds, settings.max_past_skew_seconds),
+        "retention": keep_within_retention(settings),
         "service": fill_service,
         "host": fill_host,
         "truncate": truncate_body(settings.max_body_bytes),

@@ -103,8 +103,12 @@ class Settings(BaseSettings):
     framing: Literal["auto", "message", "lines"] = "auto"
     # Force a format per topic, e.g. {"logs.raw.nginx": "access"}; a `format` header wins.
     topic_formats: dict[str, str] = Field(default_factory=dict)
-    enrichers: list[Literal["time", "skew", "service", "host", "truncate", "template"]] = Field(
-        default_factory=lambda: ["time", "skew", "service", "host", "truncate", "template"]
+    enrichers: list[
+        Literal["time", "skew", "retention", "service", "host", "truncate", "template"]
+    ] = Field(
+        default_factory=lambda: [
+            "time", "skew", "retention", "service", "host", "truncate", "template"
+        ]
     )
     # Event times further than this ahead of / behind the Kafka time are flagged.
     max_future_skew_seconds: float = Field(300.0, gt=0)

@@ -161,3 +161,19 @@ def test_a_hook_that_cannot_be_loaded_stops_start_up():
         Ingestor(Settings(hooks=["no.such.module:fn"]))
     with pytest.raises(SettingsError, match="module:function"):
         Ingestor(Settings(hooks=["just_a_name"]))
+
+
+def test_records_older_than_their_retention_are_stored_at_kafka_time():
+    kafka_ms = 1_700_000_000_000
+    day = 86_400
+    ancient = process(b'{"msg": "x", "ts": 5}', timestamp_ms=kafka_ms)
+    assert ancient.timestamp_ns == kafka_ms * 1_000_000 and "time_expired" in ancient.flags
+    assert ancient.attributes["logweir.original_time_ns"] == str(5 * 10**9)
+    settings = Settings(retention_days=30, retention_days_by_severity={"ERROR": 90})
+    old_error = process(b'{"msg": "x", "level": "error", "ts": %d}' % (1_700_000_000 - 60 * day),
+                        timestamp_ms=kafka_ms, settings=settings)
+    old_info = process(b'{"msg": "x", "level": "info", "ts": %d}' % (1_700_000_000 - 60 * day),
+                       timestamp_ms=kafka_ms, settings=settings)
+    assert "time_expired" not in old_error.flags
+    assert old_error.timestamp_ns == (1_700_000_000 - 60 * day) * 10**9
+    assert "time_expired" in old_info.flags
