@@ -22,10 +22,10 @@ from schemas.alerting import Alert, AlertRule
 log = logging.getLogger("logweir.alerting")
 
 
-def register(app: faust.App, settings: Settings, rules: list[AlertRule],
-             client_factory: Callable[[], Client]) -> None:
-    alerts_topic = app.topic(settings.topic_alerts, key_serializer="raw",
-                             value_serializer="raw")
+def register(
+    app: faust.App, settings: Settings, rules: list[AlertRule], client_factory: Callable[[], Client]
+) -> None:
+    alerts_topic = app.topic(settings.topic_alerts, key_serializer="raw", value_serializer="raw")
     engine = Engine(settings.alert_lateness_seconds, settings.window_seconds)
     clients: list[Client] = []  # zero or one; emptied after an error to reconnect
 
@@ -66,31 +66,66 @@ def register(app: faust.App, settings: Settings, rules: list[AlertRule],
             await asyncio.to_thread(store.record, client(), alerts)
             for alert in alerts:
                 telemetry.alert_raised(alert)
-                await alerts_topic.send(key=alert.fingerprint.encode(),
-                                        value=alert.model_dump_json().encode())
+                await alerts_topic.send(
+                    key=alert.fingerprint.encode(), value=alert.model_dump_json().encode()
+                )
 
     async def record(attempt: Attempt) -> None:
         telemetry.delivery_attempted(attempt)
         a = attempt.alert
         try:
-            await asyncio.to_thread(client().insert, "alert_deliveries", [(
-                a.fingerprint, a.status, a.starts_at, attempt.target, attempt.attempt,
-                attempt.outcome, attempt.http_status, attempt.error, attempt.duration_ms,
-            )], column_names=("Fingerprint", "Status", "StartsAt", "Target", "Attempt",
-                              "Outcome", "HttpStatus", "Error", "DurationMs"))
+            await asyncio.to_thread(
+                client().insert,
+                "alert_deliveries",
+                [
+                    (
+                        a.fingerprint,
+                        a.status,
+                        a.starts_at,
+                        attempt.target,
+                        attempt.attempt,
+                        attempt.outcome,
+                        attempt.http_status,
+                        attempt.error,
+                        attempt.duration_ms,
+                    )
+                ],
+                column_names=(
+                    "Fingerprint",
+                    "Status",
+                    "StartsAt",
+                    "Target",
+                    "Attempt",
+                    "Outcome",
+                    "HttpStatus",
+                    "Error",
+                    "DurationMs",
+                ),
+            )
         except (LogweirError, ClickHouseError, OSError) as exc:
             clients.clear()
-            log.warning("delivery of %s to %s (%s) not recorded: %s", a.rule, attempt.target,
-                        attempt.outcome, str(exc).strip().splitlines()[0][:300])
+            log.warning(
+                "delivery of %s to %s (%s) not recorded: %s",
+                a.rule,
+                attempt.target,
+                attempt.outcome,
+                str(exc).strip().splitlines()[0][:300],
+            )
 
     async def already_sent(alert: Alert, target: str) -> bool:
         try:
-            result = await asyncio.to_thread(client().query,
+            result = await asyncio.to_thread(
+                client().query,
                 "SELECT count() FROM alert_deliveries WHERE Fingerprint = {f:String} "
                 "AND Status = {s:String} AND StartsAt = {t:DateTime64(3)} "
                 "AND Target = {n:String} AND Outcome = 'sent'",
-                parameters={"f": alert.fingerprint, "s": alert.status, "t": alert.starts_at,
-                            "n": target})
+                parameters={
+                    "f": alert.fingerprint,
+                    "s": alert.status,
+                    "t": alert.starts_at,
+                    "n": target,
+                },
+            )
         except (LogweirError, ClickHouseError, OSError):
             clients.clear()
             return False  # unknown: deliver (at least once) rather than risk never

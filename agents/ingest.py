@@ -30,15 +30,15 @@ def register(
     app: faust.App, settings: Settings, sink: ClickHouseSink, counters: IngestCounters
 ) -> IngestConsumer[Prepared]:
     ingestor = Ingestor(settings)
-    deadletters = app.topic(settings.topic_deadletter, key_serializer="raw",
-                            value_serializer="raw")
+    deadletters = app.topic(settings.topic_deadletter, key_serializer="raw", value_serializer="raw")
 
     def prepare(records: list[ConsumerRecord]) -> Prepared:
         tally = Tally(messages=Counter(r.topic for r in records))
         prepared = Prepared(tally)
         for r in records:
-            message = ingestor.message(r.topic, r.partition, r.offset, r.timestamp, r.value,
-                                       r.key, r.headers)
+            message = ingestor.message(
+                r.topic, r.partition, r.offset, r.timestamp, r.value, r.key, r.headers
+            )
             outcomes = ingestor.process(message)
             tally.events[r.topic] += len(outcomes)
             for index, outcome in enumerate(outcomes):

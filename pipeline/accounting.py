@@ -37,9 +37,11 @@ def account(client: Client, produced: Produced, since: datetime | None = None) -
 
     def rows(table: str, time_column: str) -> str:
         recent = f" AND {time_column} >= {{since:DateTime}}" if since else ""
-        return (f"SELECT '{table}' AS t, KafkaPartition AS p, KafkaOffset AS o, "
-                f"KafkaEventIndex AS i FROM {table} "
-                f"WHERE KafkaTopic = {{topic:String}} AND ({offsets}){recent}")
+        return (
+            f"SELECT '{table}' AS t, KafkaPartition AS p, KafkaOffset AS o, "
+            f"KafkaEventIndex AS i FROM {table} "
+            f"WHERE KafkaTopic = {{topic:String}} AND ({offsets}){recent}"
+        )
 
     result = client.query(
         "SELECT uniqExact(p, o), uniqExactIf((p, o, i), t = 'otel_logs'), "

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -44,8 +44,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             pass
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("ingest partitions assigned: %s",
-                 ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
+        log.info(
+            "ingest partitions assigned: %s",
+            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)),
+        )
         await self.owner.on_assigned()
 
 
@@ -60,8 +62,14 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
     revoked meanwhile are another worker's and must not be written.
     """
 
-    def __init__(self, settings: Settings, prepare: Prepare[T], write: Write[T],
-                 on_assigned: Callable[[], Awaitable[None]], **kwargs: object) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        prepare: Prepare[T],
+        write: Write[T],
+        on_assigned: Callable[[], Awaitable[None]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.prepare = prepare
@@ -107,8 +115,9 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             batch_bytes = 0
             while len(batch) < size and batch_bytes < max_bytes:
                 wait = linger if deadline is None else max(0.0, deadline - time.monotonic())
-                fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000),
-                                                      max_records=size - len(batch))
+                fetched = await self.consumer.getmany(
+                    timeout_ms=int(wait * 1000), max_records=size - len(batch)
+                )
                 for records in fetched.values():
                     batch.extend(records)
                     batch_bytes += sum(len(r.value or b"") for r in records)
@@ -130,8 +139,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         async with self.batch_lock:
             owned = self.consumer.assignment()
             await self.write(prepared, lambda topic, p: TopicPartition(topic, p) in owned)
-            await self._commit([r for r in batch
-                                if TopicPartition(r.topic, r.partition) in owned])
+            await self._commit([r for r in batch if TopicPartition(r.topic, r.partition) in owned])
 
     async def _commit(self, batch: list[ConsumerRecord]) -> None:
         assert self.consumer is not None
@@ -146,5 +154,4 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             await self.consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
             # The rows are stored; a replay of this batch is skipped by the sink's offsets.
-            log.warning("offset commit failed (%s): the batch will be read again and skipped",
-                        exc)
+            log.warning("offset commit failed (%s): the batch will be read again and skipped", exc)

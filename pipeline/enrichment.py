@@ -49,8 +49,9 @@ def keep_within_retention(settings: Settings) -> Enricher:
     arrival, unseen: it is stored at the Kafka time instead, its own time kept as an attribute
     and the record flagged `time_expired`."""
     default_ns = settings.retention_days * 86_400 * 1_000_000_000
-    by_severity = [(lo, hi, days * 86_400 * 1_000_000_000)
-                   for lo, hi, days in days_by_range(settings)]
+    by_severity = [
+        (lo, hi, days * 86_400 * 1_000_000_000) for lo, hi, days in days_by_range(settings)
+    ]
 
     def enrich(record: LogRecord, message: Message) -> None:
         kafka_ns = message.timestamp_ms * 1_000_000

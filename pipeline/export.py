@@ -44,8 +44,12 @@ class Selection:
     min_severity: int = 0
 
     def parameters(self) -> dict[str, object]:
-        return {"since": self.since, "until": self.until, "service": self.service,
-                "severity": self.min_severity}
+        return {
+            "since": self.since,
+            "until": self.until,
+            "service": self.service,
+            "severity": self.min_severity,
+        }
 
 
 def min_severity(text: str) -> int:
@@ -63,14 +67,23 @@ def min_severity(text: str) -> int:
 
 def count(client: Client, selection: Selection) -> int:
     try:
-        return int(client.query(_COUNT, parameters=selection.parameters(),
-                                settings={"readonly": 2}).result_rows[0][0])
+        return int(
+            client.query(
+                _COUNT, parameters=selection.parameters(), settings={"readonly": 2}
+            ).result_rows[0][0]
+        )
     except ClickHouseError as exc:
         raise ExportError(f"cannot count the rows to export: {first_line(exc)}") from exc
 
 
-def write(client: Client, selection: Selection, fmt: str, path: Path, compress: bool,
-          on_bytes: Callable[[int], None] = lambda n: None) -> int:
+def write(
+    client: Client,
+    selection: Selection,
+    fmt: str,
+    path: Path,
+    compress: bool,
+    on_bytes: Callable[[int], None] = lambda n: None,
+) -> int:
     """Stream the selected rows to `path`; return the bytes ClickHouse sent.
 
     The file appears only when complete: rows go to `path` + ".part", renamed at the end, so an
@@ -81,8 +94,12 @@ def write(client: Client, selection: Selection, fmt: str, path: Path, compress: 
     sent = 0
     try:
         # The synchronous client returns the HTTP response itself, a readable binary stream.
-        stream = cast(BinaryIO, client.raw_stream(_SQL, parameters=selection.parameters(),
-                                                  settings={"readonly": 2}, fmt=FORMATS[fmt]))
+        stream = cast(
+            BinaryIO,
+            client.raw_stream(
+                _SQL, parameters=selection.parameters(), settings={"readonly": 2}, fmt=FORMATS[fmt]
+            ),
+        )
         with stream, _open(partial, compress) as out:
             for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
                 out.write(chunk)

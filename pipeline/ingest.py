@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline import enrichment, parsing
@@ -43,10 +43,12 @@ class Ingestor:
         timestamp_ms: int,
         value: bytes | None,
         key: bytes | None,
-        headers: object,
+        headers: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]] | None,
     ) -> Message:
         """A Message from client-level fields (headers as a mapping or (name, value) pairs)."""
-        items = headers.items() if isinstance(headers, dict) else (headers or ())
+        items: Iterable[tuple[str, bytes | None]] = (
+            headers.items() if isinstance(headers, Mapping) else (headers or ())
+        )
         return Message(
             topic=topic,
             partition=partition,
@@ -68,11 +70,17 @@ class Ingestor:
         header = message.headers.get("framing")
         framing = header.decode("ascii", "replace") if header else self._framing
         if framing not in ("auto", "message", "lines"):
-            return [self._dead(message, "bad_framing_header",
-                               f"framing header {framing!r}: one of auto, message, lines")]
+            return [
+                self._dead(
+                    message,
+                    "bad_framing_header",
+                    f"framing header {framing!r}: one of auto, message, lines",
+                )
+            ]
         forced = message.headers.get("format")
-        fmt = forced.decode("ascii", "replace") if forced else self._topic_formats.get(
-            message.topic)
+        fmt = (
+            forced.decode("ascii", "replace") if forced else self._topic_formats.get(message.topic)
+        )
         if framing == "lines" or (framing == "auto" and _is_ndjson(value)):
             lines = [line for line in (ln.strip() for ln in value.split(b"\n")) if line]
         else:
@@ -101,8 +109,11 @@ class Ingestor:
             if result is None:
                 return Dropped(name)
             if not isinstance(result, LogRecord):
-                return self._dead(message, "hook_error",
-                                  f"{name} returned {type(result).__name__}, not a LogRecord")
+                return self._dead(
+                    message,
+                    "hook_error",
+                    f"{name} returned {type(result).__name__}, not a LogRecord",
+                )
             record = result
         return record
 
@@ -137,8 +148,11 @@ def _is_ndjson(value: bytes) -> bool:
     """Several lines, each a JSON object (checked by its brackets, parsed later)."""
     if b"\n" not in value or value[:1] != b"{":
         return False
-    return all(line[:1] == b"{" and line[-1:] == b"}"
-               for line in (ln.strip() for ln in value.split(b"\n")) if line)
+    return all(
+        line[:1] == b"{" and line[-1:] == b"}"
+        for line in (ln.strip() for ln in value.split(b"\n"))
+        if line
+    )
 
 
 def _describe(exc: BaseException) -> str:

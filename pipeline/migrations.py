@@ -71,8 +71,7 @@ def apply(settings: Settings) -> list[Migration]:
                 client.command(statement)
             except ClickHouseError as exc:
                 raise MigrationError(
-                    f"migration {migration.version:04d}_{migration.name} failed: "
-                    f"{_first_line(exc)}"
+                    f"migration {migration.version:04d}_{migration.name} failed: {_first_line(exc)}"
                 ) from exc
         client.insert(
             f"`{database}`.schema_migrations",

@@ -71,7 +71,9 @@ class Notifier:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         async with self._session.post(
-            target.url, data=body, headers=headers,
+            target.url,
+            data=body,
+            headers=headers,
             timeout=aiohttp.ClientTimeout(total=self._timeout),
         ) as response:
             return response.status, (await response.text())[:500]
@@ -85,18 +87,34 @@ class Notifier:
             try:
                 status, text = await self.send_once(alert, target)
                 if 200 <= status < 300:
-                    await self._record(Attempt(alert, target.name, attempt, "sent", status, "",
-                                               _ms(started)))
+                    await self._record(
+                        Attempt(alert, target.name, attempt, "sent", status, "", _ms(started))
+                    )
                     return
                 error = f"HTTP {status}: {text[:200]}"
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
             last = attempt == self._max_attempts
-            await self._record(Attempt(alert, target.name, attempt, "failed" if last else "retry",
-                                       status, error, _ms(started)))
+            await self._record(
+                Attempt(
+                    alert,
+                    target.name,
+                    attempt,
+                    "failed" if last else "retry",
+                    status,
+                    error,
+                    _ms(started),
+                )
+            )
             if last:
-                log.error("alert %s (%s) not delivered to %s after %d attempts: %s",
-                          alert.rule, alert.status, target.name, attempt, error)
+                log.error(
+                    "alert %s (%s) not delivered to %s after %d attempts: %s",
+                    alert.rule,
+                    alert.status,
+                    target.name,
+                    attempt,
+                    error,
+                )
                 return
             # Exponential backoff with full jitter: receivers coming back are not stampeded.
             await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))

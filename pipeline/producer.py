@@ -35,8 +35,9 @@ async def produce(
 ) -> Produced:
     """Send (key, value) pairs with acks=all; returns where each landed once all are acked."""
     produced = Produced(topic or settings.topic_raw)
-    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes,
-                            client_options(settings), linger_ms=10)
+    producer = new_producer(
+        settings.kafka_bootstrap, settings.max_message_bytes, client_options(settings), linger_ms=10
+    )
     await producer.start()
     try:
         pending: list[asyncio.Future] = []

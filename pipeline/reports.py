@@ -46,11 +46,15 @@ _OPERATION = """trimBoth(concat(
     arrayFirst(x -> x != '', [
         replaceRegexpAll(LogAttributes['url.path'], '/[0-9]+(/|$)', '/:id\\\\1'),
         LogAttributes['http.route'], ScopeName, substring(Template, 1, 80)])))"""
-_STATUS = "arrayFirst(x -> x != '', [LogAttributes['http.response.status_code'], " \
+_STATUS = (
+    "arrayFirst(x -> x != '', [LogAttributes['http.response.status_code'], "
     "LogAttributes['http.status'], ''])"
+)
 # The acting user under the attribute names OTel (user.id, enduser.id) and loggers use.
-_USER = "arrayFirst(x -> x != '', [LogAttributes['user.id'], LogAttributes['enduser.id'], " \
+_USER = (
+    "arrayFirst(x -> x != '', [LogAttributes['user.id'], LogAttributes['enduser.id'], "
     "LogAttributes['user.name'], LogAttributes['user_id'], LogAttributes['userId'], ''])"
+)
 
 _TIMED_ROWS = f"""SELECT Timestamp, ServiceName, {_OPERATION} AS operation,
     {_DURATION_MS} AS duration_ms, {_STATUS} AS status, TraceId, Body
@@ -60,8 +64,18 @@ FROM otel_logs WHERE {_IN_RANGE} AND {_SERVICE}"""
 
 # Columns `top` may group by: real otel_logs columns, passed as an Identifier parameter.
 TOP_COLUMNS = (
-    "ServiceName", "SeverityText", "SeverityNumber", "LogFormat", "ScopeName", "TemplateId",
-    "Template", "Body", "TraceId", "EventName", "KafkaTopic", "KafkaPartition",
+    "ServiceName",
+    "SeverityText",
+    "SeverityNumber",
+    "LogFormat",
+    "ScopeName",
+    "TemplateId",
+    "Template",
+    "Body",
+    "TraceId",
+    "EventName",
+    "KafkaTopic",
+    "KafkaPartition",
 )
 
 
@@ -97,16 +111,24 @@ class Params:
     def bind(self, report: Report) -> dict[str, object]:
         """The parameter values for `report`, with the options it needs checked."""
         if "by" in report.parameters and self.by not in TOP_COLUMNS:
-            raise ReportError(f"--by {self.by!r} is not a column to group by: use one of "
-                              f"{', '.join(TOP_COLUMNS)}")
+            raise ReportError(
+                f"--by {self.by!r} is not a column to group by: use one of {', '.join(TOP_COLUMNS)}"
+            )
         if "attribute" in report.parameters and not self.attribute:
-            raise ReportError(f"report {report.name} needs --attribute KEY, e.g. "
-                              "--attribute url.path")
+            raise ReportError(
+                f"report {report.name} needs --attribute KEY, e.g. --attribute url.path"
+            )
         if self.limit < 1:
             raise ReportError(f"--limit {self.limit} must be at least 1")
-        values = {"since": self.since, "until": self.until, "service": self.service,
-                  "limit": self.limit, "by": self.by, "attribute": self.attribute,
-                  "step": self.step}
+        values = {
+            "since": self.since,
+            "until": self.until,
+            "service": self.service,
+            "limit": self.limit,
+            "by": self.by,
+            "attribute": self.attribute,
+            "step": self.step,
+        }
         return {name: values[name] for name in report.parameters}
 
 
@@ -284,8 +306,9 @@ def find(name: str) -> Report:
     for report in REPORTS:
         if report.name == name:
             return report
-    raise ReportError(f"no report named {name!r}: `logweir query --list` shows the "
-                      f"{len(REPORTS)} reports")
+    raise ReportError(
+        f"no report named {name!r}: `logweir query --list` shows the {len(REPORTS)} reports"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +320,7 @@ class Rows:
 def run(client: Client, report: Report, params: Params) -> Rows:
     """Run a report, read-only; rows come back in the report's columns."""
     try:
-        result = client.query(report.sql, parameters=params.bind(report),
-                              settings={"readonly": 2})
+        result = client.query(report.sql, parameters=params.bind(report), settings={"readonly": 2})
     except ClickHouseError as exc:
         raise ReportError(f"report {report.name} failed in ClickHouse: {first_line(exc)}") from exc
     # An empty result carries no column names: the report still knows its own.

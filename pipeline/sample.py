@@ -11,8 +11,15 @@ from datetime import UTC, datetime
 import orjson
 
 SERVICES = ("checkout", "payments", "auth", "search", "inventory")
-PATHS = ("/api/cart", "/api/orders", "/api/login", "/api/search?q=shoes", "/health",
-         "/api/items/8812", "/static/app.js")
+PATHS = (
+    "/api/cart",
+    "/api/orders",
+    "/api/login",
+    "/api/search?q=shoes",
+    "/health",
+    "/api/items/8812",
+    "/static/app.js",
+)
 AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 "
     "Safari/537.36",
@@ -29,8 +36,9 @@ ERRORS = (
 class SampleTraffic:
     """An endless, seeded stream of (key, line) pairs; about `error_ratio` of them errors."""
 
-    def __init__(self, seed: int = 7, error_ratio: float = 0.04,
-                 services: Sequence[str] = SERVICES) -> None:
+    def __init__(
+        self, seed: int = 7, error_ratio: float = 0.04, services: Sequence[str] = SERVICES
+    ) -> None:
         self.rng = random.Random(seed)
         self.error_ratio = error_ratio
         self.services = tuple(services)
@@ -66,8 +74,10 @@ class SampleTraffic:
     def _error_text(self) -> str:
         rng = self.rng
         return rng.choice(ERRORS).format(
-            ms=rng.randint(1000, 30000), order=uuid.UUID(int=rng.getrandbits(128)),
-            n=rng.randint(1, 4), sku=rng.randint(10000, 99999),
+            ms=rng.randint(1000, 30000),
+            order=uuid.UUID(int=rng.getrandbits(128)),
+            n=rng.randint(1, 4),
+            sku=rng.randint(10000, 99999),
         )
 
     def _json(self, service: str, error: bool) -> bytes:
@@ -77,11 +87,15 @@ class SampleTraffic:
             "level": "error" if error else rng.choice(("info", "info", "info", "debug", "warn")),
             "service": service,
             "host": f"{service}-{rng.randint(1, 3)}",
-            "msg": self._error_text() if error else rng.choice(
-                ("request handled", "cache miss", "user signed in", "order created")),
+            "msg": self._error_text()
+            if error
+            else rng.choice(("request handled", "cache miss", "user signed in", "order created")),
             "trace_id": f"{rng.getrandbits(128):032x}",
-            "http": {"method": rng.choice(("GET", "POST")), "status": 500 if error else 200,
-                     "duration_ms": round(rng.lognormvariate(3, 0.8), 1)},
+            "http": {
+                "method": rng.choice(("GET", "POST")),
+                "status": 500 if error else 200,
+                "duration_ms": round(rng.lognormvariate(3, 0.8), 1),
+            },
             "user": {"id": f"u{rng.randint(1, 500)}"},
         }
         return orjson.dumps(event)
@@ -125,11 +139,13 @@ class SampleTraffic:
         rng = self.rng
         if error:
             return f"ERROR {self._error_text()}".encode()
-        return rng.choice((
-            b"Starting background sync",
-            b"INFO connection pool resized to 32",
-            b"WARN disk usage at 81% on /var/lib/data",
-        ))
+        return rng.choice(
+            (
+                b"Starting background sync",
+                b"INFO connection pool resized to 32",
+                b"WARN disk usage at 81% on /var/lib/data",
+            )
+        )
 
 
 def bad_inputs() -> list[tuple[bytes | None, bytes]]:

@@ -10,6 +10,17 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+EnricherName = Literal["time", "skew", "retention", "service", "host", "truncate", "template"]
+DEFAULT_ENRICHERS: tuple[EnricherName, ...] = (
+    "time",
+    "skew",
+    "retention",
+    "service",
+    "host",
+    "truncate",
+    "template",
+)
+
 
 class WebhookTarget(BaseModel):
     """Where alerts are delivered, and in which payload format."""
@@ -37,9 +48,7 @@ class Settings(BaseSettings):
     topic_alerts: str = "logs.alerts"
     topic_partitions: int = Field(4, ge=1)
     # Broker security, passed to every Kafka client logweir creates (worker, producers, CLI).
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
-    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
@@ -103,13 +112,7 @@ class Settings(BaseSettings):
     framing: Literal["auto", "message", "lines"] = "auto"
     # Force a format per topic, e.g. {"logs.raw.nginx": "access"}; a `format` header wins.
     topic_formats: dict[str, str] = Field(default_factory=dict)
-    enrichers: list[
-        Literal["time", "skew", "retention", "service", "host", "truncate", "template"]
-    ] = Field(
-        default_factory=lambda: [
-            "time", "skew", "retention", "service", "host", "truncate", "template"
-        ]
-    )
+    enrichers: list[EnricherName] = Field(default_factory=lambda: list(DEFAULT_ENRICHERS))
     # Event times further than this ahead of / behind the Kafka time are flagged.
     max_future_skew_seconds: float = Field(300.0, gt=0)
     max_past_skew_seconds: float = Field(7 * 86400.0, gt=0)

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
@@ -36,18 +37,43 @@ from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R")
+
 LOGS_TABLE = "otel_logs"
 DEADLETTER_TABLE = "logs_deadletter"
 
 LOG_COLUMNS = (
-    "Timestamp", "TimestampTime", "TraceId", "SpanId", "TraceFlags", "SeverityText",
-    "SeverityNumber", "ServiceName", "Body", "ResourceAttributes", "ScopeName",
-    "LogAttributes", "LogFormat", "TemplateId", "Template", "IngestFlags", "KafkaTopic",
-    "KafkaPartition", "KafkaOffset", "KafkaEventIndex",
+    "Timestamp",
+    "TimestampTime",
+    "TraceId",
+    "SpanId",
+    "TraceFlags",
+    "SeverityText",
+    "SeverityNumber",
+    "ServiceName",
+    "Body",
+    "ResourceAttributes",
+    "ScopeName",
+    "LogAttributes",
+    "LogFormat",
+    "TemplateId",
+    "Template",
+    "IngestFlags",
+    "KafkaTopic",
+    "KafkaPartition",
+    "KafkaOffset",
+    "KafkaEventIndex",
 )
 DEADLETTER_COLUMNS = (
-    "MessageTimestamp", "Reason", "Detail", "Raw", "RawBytes", "KafkaTopic", "KafkaPartition",
-    "KafkaOffset", "KafkaEventIndex",
+    "MessageTimestamp",
+    "Reason",
+    "Detail",
+    "Raw",
+    "RawBytes",
+    "KafkaTopic",
+    "KafkaPartition",
+    "KafkaOffset",
+    "KafkaEventIndex",
 )
 # A dead letter keeps at most this much of the raw input; RawBytes has the full size.
 MAX_DEADLETTER_RAW = 1024 * 1024
@@ -168,8 +194,11 @@ class ClickHouseSink:
             ):
                 result.skipped += 1
                 continue
-            row = (log_row(outcome, message, index) if is_log  # type: ignore[arg-type]
-                   else deadletter_row(outcome, index))  # type: ignore[arg-type]
+            row = (
+                log_row(cast(LogRecord, outcome), message, index)
+                if is_log
+                else deadletter_row(cast(DeadLetter, outcome), index)
+            )
             target.add(row, message.topic, message.partition, message.offset)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
@@ -199,12 +228,14 @@ class ClickHouseSink:
         topics = sorted({t for t, _ in missing})
         rows = await self._retrying(
             "read stored offsets",
-            lambda client: client.query(
-                "SELECT TargetTable, KafkaTopic, KafkaPartition, max(MaxOffset) "
-                "FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)} "
-                "GROUP BY TargetTable, KafkaTopic, KafkaPartition",
-                parameters={"topics": topics},
-            ).result_rows,
+            lambda client: (
+                client.query(
+                    "SELECT TargetTable, KafkaTopic, KafkaPartition, max(MaxOffset) "
+                    "FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)} "
+                    "GROUP BY TargetTable, KafkaTopic, KafkaPartition",
+                    parameters={"topics": topics},
+                ).result_rows
+            ),
         )
         for table in (LOGS_TABLE, DEADLETTER_TABLE):
             for topic, partition in missing:
@@ -212,8 +243,9 @@ class ClickHouseSink:
         for table, topic, partition, offset in rows:
             if (topic, partition) in missing:
                 self._stored_up_to[(table, topic, partition)] = offset
-                log.info("resuming %s %s[%d] after stored offset %d",
-                         table, topic, partition, offset)
+                log.info(
+                    "resuming %s %s[%d] after stored offset %d", table, topic, partition, offset
+                )
 
     async def _insert(self, pending: Pending, result: WriteResult) -> None:
         columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
@@ -244,8 +276,9 @@ class ClickHouseSink:
         detail = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else repr(exc)
         if pending.table == DEADLETTER_TABLE:
             # A dead letter the server refuses cannot be stored anywhere else: say so loudly.
-            log.error("ClickHouse refused dead letter %s[%d]@%d: %s", topic, partition, offset,
-                      detail)
+            log.error(
+                "ClickHouse refused dead letter %s[%d]@%d: %s", topic, partition, offset, detail
+            )
             return
         row = pending.rows[0]
         body = row[LOG_COLUMNS.index("Body")]
@@ -265,7 +298,7 @@ class ClickHouseSink:
         await self._insert(dead_pending, result)
         result.dead_lettered += 1
 
-    async def _retrying(self, what: str, call: Callable[[Client], object]) -> object:
+    async def _retrying(self, what: str, call: Callable[[Client], R]) -> R:
         """Run `call` in a thread until ClickHouse answers; server-side rejections propagate."""
         delay = 0.2
         while True:
@@ -277,13 +310,18 @@ class ClickHouseSink:
                 log.warning("%s: %s; retrying in %.1fs", what, exc, delay)
             except (OperationalError, OSError) as exc:
                 self._client = None
-                log.warning("%s: %s; retrying in %.1fs", what, unreachable(self._settings, exc),
-                            delay)
+                log.warning(
+                    "%s: %s; retrying in %.1fs", what, unreachable(self._settings, exc), delay
+                )
             except DatabaseError as exc:
                 if not _is_transient(exc):
                     raise
-                log.warning("%s: ClickHouse is busy (%s); retrying in %.1fs", what,
-                            str(exc).splitlines()[0][:200], delay)
+                log.warning(
+                    "%s: ClickHouse is busy (%s); retrying in %.1fs",
+                    what,
+                    str(exc).splitlines()[0][:200],
+                    delay,
+                )
             telemetry.insert_retried()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.sink_retry_max_seconds)
@@ -309,8 +347,18 @@ def forget_stored_offsets(client: Client, topics: list[str]) -> int:
 
 
 # Server errors that say "later", not "this data is bad": too many parts, memory, timeouts.
-_TRANSIENT_CODES = ("Code: 252.", "Code: 241.", "Code: 159.", "Code: 209.", "Code: 210.",
-                    "Code: 202.", "Code: 203.", "Code: 425.", "Code: 439.", "Code: 242.")
+_TRANSIENT_CODES = (
+    "Code: 252.",
+    "Code: 241.",
+    "Code: 159.",
+    "Code: 209.",
+    "Code: 210.",
+    "Code: 202.",
+    "Code: 203.",
+    "Code: 425.",
+    "Code: 439.",
+    "Code: 242.",
+)
 
 
 def _is_transient(exc: DatabaseError) -> bool:

@@ -47,8 +47,7 @@ class IngestCounters:
     skipped: int = 0
     _last_report: float = field(default_factory=time.monotonic)
 
-    def batch_written(self, tally: Tally, result: WriteResult,
-                      letters: list[DeadLetter]) -> None:
+    def batch_written(self, tally: Tally, result: WriteResult, letters: list[DeadLetter]) -> None:
         consumed, events = tally.messages.total(), tally.events.total()
         self.consumed += consumed
         self.events += events
@@ -63,7 +62,11 @@ class IngestCounters:
             log.info(
                 "consumed %d messages, %d events: stored %d, dead-lettered %d, dropped by hooks "
                 "%d, skipped as already stored %d",
-                self.consumed, self.events, self.stored, self.dead_lettered, self.dropped,
+                self.consumed,
+                self.events,
+                self.stored,
+                self.dead_lettered,
+                self.dropped,
                 self.skipped,
             )
 

@@ -46,9 +46,16 @@ def slack(alert: Alert) -> dict[str, object]:
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": alert.summary[:3000]}},
         {"type": "section", "fields": fields[:10]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            f"window {alert.window_start:%H:%M:%S}–{alert.window_end:%H:%M:%S} UTC · "
-            f"fingerprint `{alert.fingerprint}`"}]},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"window {alert.window_start:%H:%M:%S}–"
+                    f"{alert.window_end:%H:%M:%S} UTC · fingerprint `{alert.fingerprint}`",
+                }
+            ],
+        },
     ]
     return {"text": f"{title}: {alert.summary}", "blocks": blocks}
 
@@ -59,8 +66,10 @@ def alertmanager(alert: Alert, receiver: str) -> dict[str, object]:
     ends = alert.ends_at.isoformat() if alert.ends_at else "0001-01-01T00:00:00Z"
     return {
         "version": "4",
-        "groupKey": "{}:" + "{" + ",".join(f'{k}="{v}"' for k, v in
-                                           sorted(group_labels.items())) + "}",
+        "groupKey": "{}:"
+        + "{"
+        + ",".join(f'{k}="{v}"' for k, v in sorted(group_labels.items()))
+        + "}",
         "truncatedAlerts": 0,
         "status": alert.status,
         "receiver": receiver,
@@ -68,13 +77,15 @@ def alertmanager(alert: Alert, receiver: str) -> dict[str, object]:
         "commonLabels": alert.labels,
         "commonAnnotations": alert.annotations,
         "externalURL": "",
-        "alerts": [{
-            "status": alert.status,
-            "labels": alert.labels,
-            "annotations": {"summary": alert.summary, **alert.annotations},
-            "startsAt": alert.starts_at.isoformat(),
-            "endsAt": ends,
-            "generatorURL": "",
-            "fingerprint": alert.fingerprint,
-        }],
+        "alerts": [
+            {
+                "status": alert.status,
+                "labels": alert.labels,
+                "annotations": {"summary": alert.summary, **alert.annotations},
+                "startsAt": alert.starts_at.isoformat(),
+                "endsAt": ends,
+                "generatorURL": "",
+                "fingerprint": alert.fingerprint,
+            }
+        ],
     }

@@ -96,7 +96,7 @@ class AlertRule(_Strict):
     description: str = ""
     match: Match = Field(default_factory=Match)
     condition: Condition
-    group_by: list[GroupKey] = Field(default_factory=lambda: ["service"])
+    group_by: list[GroupKey] = Field(default_factory=lambda: list[GroupKey](["service"]))
     window_seconds: int | None = Field(None, ge=1, description="default: Settings.window_seconds")
     hop_seconds: int | None = Field(None, ge=1, description="hopping windows; default tumbling")
     # Fire when the condition held in `trigger_windows` of the last `of_windows` windows.

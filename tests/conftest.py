@@ -45,9 +45,7 @@ def pipeline_settings(stack: Settings) -> Settings:
     from pipeline.stack.broker import Broker
 
     settings = isolated(stack)
-    Broker(settings).create_topics(
-        settings.topics, settings.topic_partitions
-    )
+    Broker(settings).create_topics(settings.topics, settings.topic_partitions)
     migrations.apply(settings)
     return settings
 

@@ -52,10 +52,14 @@ def observation(client: Client, engine: Engine, rule: AlertRule, now: float) -> 
         "GROUP BY ServiceName, SeverityNumber, TemplateId, b"
     )
     rows = client.query(sql, parameters=params).result_rows
-    return observe(rule, windowing, (
-        (service, _severity_text(sev), f"{template:016x}", bucket, count)
-        for service, sev, template, bucket, count in rows
-    ))
+    return observe(
+        rule,
+        windowing,
+        (
+            (service, _severity_text(sev), f"{template:016x}", bucket, count)
+            for service, sev, template, bucket, count in rows
+        ),
+    )
 
 
 def _new_templates(client: Client, rule: AlertRule, size: int, now: float) -> Observation:
@@ -67,8 +71,11 @@ def _new_templates(client: Client, rule: AlertRule, size: int, now: float) -> Ob
         "FROM log_templates GROUP BY ServiceName, TemplateId "
         "HAVING first >= toDateTime({since:UInt32}) AND severity >= {min_severity:UInt8} "
         "AND learning_since <= toDateTime({learned:UInt32})",
-        parameters={"since": int(now) - size, "min_severity": int(rule.match.min_severity),
-                    "learned": int(now) - LEARNING_WINDOWS * size},
+        parameters={
+            "since": int(now) - size,
+            "min_severity": int(rule.match.min_severity),
+            "learned": int(now) - LEARNING_WINDOWS * size,
+        },
     ).result_rows
     for service, template_id, text, _first, count, severity, _ in result:
         if rule.match.matches_service(service):

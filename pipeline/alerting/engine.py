@@ -35,8 +35,9 @@ class Windowing:
     def recent(self, now: float, count: int) -> list[tuple[int, int]]:
         """The `count` newest windows [start, end), oldest first; the last one is open."""
         newest = int(now // self.hop) * self.hop
-        return [(s, s + self.size) for s in range(newest - (count - 1) * self.hop,
-                                                    newest + 1, self.hop)]
+        return [
+            (s, s + self.size) for s in range(newest - (count - 1) * self.hop, newest + 1, self.hop)
+        ]
 
     def closed(self, window: tuple[int, int], now: float) -> bool:
         return window[1] + self.lateness <= now
@@ -93,8 +94,11 @@ class Engine:
         windowing = self.windowing(rule)
         per_size = windowing.size // windowing.hop
         baseline = getattr(rule.condition, "baseline_windows", 0)
-        recent = max(rule.of_windows, rule.resolve_after_windows + 1,
-                     getattr(rule.condition, "windows", 0) + 1)
+        recent = max(
+            rule.of_windows,
+            rule.resolve_after_windows + 1,
+            getattr(rule.condition, "windows", 0) + 1,
+        )
         return recent + (baseline + 1) * per_size
 
     def restore(self, rule: str, group: Group, state: GroupState) -> None:
@@ -111,23 +115,32 @@ class Engine:
         for group in sorted(groups):
             series = seen.series.get(group, Series())
             truths = [self._holds(rule, windowing, series, w, seen, group, now) for w in windows]
-            closed_truths = [t for w, t in zip(windows, truths, strict=True)
-                             if windowing.closed(w, now)]
+            closed_truths = [
+                t for w, t in zip(windows, truths, strict=True) if windowing.closed(w, now)
+            ]
             # Absence is only known for closed windows; counts may fire on the open one.
             judged = closed_truths if isinstance(rule.condition, Absence) else truths
-            fire = sum(judged[-rule.of_windows:]) >= rule.trigger_windows
-            closed = closed_truths[-rule.resolve_after_windows:]
-            quiet = (not truths[-1] and len(closed) == rule.resolve_after_windows
-                     and not any(closed))
-            value = float(series.count(*windows[-1], windowing.granularity)
-                          or seen.new_groups.get(group, 0))
+            fire = sum(judged[-rule.of_windows :]) >= rule.trigger_windows
+            closed = closed_truths[-rule.resolve_after_windows :]
+            quiet = not truths[-1] and len(closed) == rule.resolve_after_windows and not any(closed)
+            value = float(
+                series.count(*windows[-1], windowing.granularity) or seen.new_groups.get(group, 0)
+            )
             alert = self._transition(rule, group, fire, quiet, value, windows[-1], seen, now)
             if alert is not None:
                 alerts.append(alert)
         return alerts
 
-    def _holds(self, rule: AlertRule, windowing: Windowing, series: Series,
-               window: tuple[int, int], seen: Observation, group: Group, now: float) -> bool:
+    def _holds(
+        self,
+        rule: AlertRule,
+        windowing: Windowing,
+        series: Series,
+        window: tuple[int, int],
+        seen: Observation,
+        group: Group,
+        now: float,
+    ) -> bool:
         condition = rule.condition
         g = windowing.granularity
         if isinstance(condition, Threshold):
@@ -137,8 +150,10 @@ class Engine:
             if count < condition.min_count:
                 return False
             size = windowing.size
-            baseline = [series.count(window[0] - size * j, window[1] - size * j, g)
-                        for j in range(1, condition.baseline_windows + 1)]
+            baseline = [
+                series.count(window[0] - size * j, window[1] - size * j, g)
+                for j in range(1, condition.baseline_windows + 1)
+            ]
             return count >= condition.factor * (sum(baseline) / len(baseline))
         if isinstance(condition, NewTemplate):
             return window[0] <= now < window[1] and group in seen.new_groups
@@ -146,23 +161,36 @@ class Engine:
             if not windowing.closed(window, now):
                 return False
             size = windowing.size
-            silent = all(series.count(window[0] - size * j, window[1] - size * j, g) == 0
-                         for j in range(condition.windows))
-            before = sum(series.count(window[0] - size * j, window[1] - size * j, g)
-                         for j in range(condition.windows,
-                                        condition.windows + condition.baseline_windows))
+            silent = all(
+                series.count(window[0] - size * j, window[1] - size * j, g) == 0
+                for j in range(condition.windows)
+            )
+            before = sum(
+                series.count(window[0] - size * j, window[1] - size * j, g)
+                for j in range(condition.windows, condition.windows + condition.baseline_windows)
+            )
             return silent and before > 0
         raise TypeError(f"unknown condition {condition!r}")
 
-    def _transition(self, rule: AlertRule, group: Group, fire: bool, quiet: bool, value: float,
-                    window: tuple[int, int], seen: Observation, now: float) -> Alert | None:
+    def _transition(
+        self,
+        rule: AlertRule,
+        group: Group,
+        fire: bool,
+        quiet: bool,
+        value: float,
+        window: tuple[int, int],
+        seen: Observation,
+        now: float,
+    ) -> Alert | None:
         key = (rule.name, group)
         state = self.states.get(key)
         if state is None:
             state = self.states[key] = GroupState(fingerprint(rule.name, group))
         if not state.firing:
-            cooling = state.resolved_at is not None and now - state.resolved_at < \
-                rule.cooldown_seconds
+            cooling = (
+                state.resolved_at is not None and now - state.resolved_at < rule.cooldown_seconds
+            )
             if fire and not cooling:
                 state.firing, state.starts_at, state.last_notified = True, now, now
                 return self._alert("firing", rule, group, state, value, window, seen, None)
@@ -176,8 +204,16 @@ class Engine:
         return None
 
     @staticmethod
-    def _alert(status: str, rule: AlertRule, group: Group, state: GroupState, value: float,
-               window: tuple[int, int], seen: Observation, ended: float | None) -> Alert:
+    def _alert(
+        status: str,
+        rule: AlertRule,
+        group: Group,
+        state: GroupState,
+        value: float,
+        window: tuple[int, int],
+        seen: Observation,
+        ended: float | None,
+    ) -> Alert:
         values: dict[str, object] = {"rule": rule.name, "value": int(value), **dict(group)}
         template = dict(group).get("template")
         if template is not None:
@@ -212,8 +248,9 @@ def group_of(rule: AlertRule, service: str, severity: str, template: str) -> Gro
     return tuple(sorted((k, values[k]) for k in rule.group_by))
 
 
-def observe(rule: AlertRule, windowing: Windowing,
-            rows: Iterable[tuple[str, str, str, int, int]]) -> Observation:
+def observe(
+    rule: AlertRule, windowing: Windowing, rows: Iterable[tuple[str, str, str, int, int]]
+) -> Observation:
     """Fold (service, severity, template, bucket start, count) rows into per-group series."""
     seen = Observation()
     for service, severity, template, bucket, count in rows:

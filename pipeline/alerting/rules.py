@@ -57,8 +57,11 @@ def _describe(path: Path, document: dict, exc: ValidationError) -> str:
                 name = document["rules"][loc[1]].get("name", f"#{loc[1] + 1}")
             except (AttributeError, IndexError, TypeError):
                 name = f"#{loc[1] + 1}"
-            field = ".".join(str(p) for p in loc[2:] if p not in ("threshold", "burst",
-                                                                 "new_template", "absence"))
+            field = ".".join(
+                str(p)
+                for p in loc[2:]
+                if p not in ("threshold", "burst", "new_template", "absence")
+            )
             where = f"rule {name!r}, field {field or '(rule)'}"
         problems.append(f"{path}: {where}: {error['msg']}")
     return "; ".join(problems)

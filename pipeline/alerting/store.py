@@ -7,16 +7,44 @@ from clickhouse_connect.driver.client import Client
 from pipeline.alerting.engine import Engine, GroupState
 from schemas.alerting import Alert, AlertRule
 
-ALERT_COLUMNS = ("Status", "Rule", "Fingerprint", "GroupLabels", "Labels", "Annotations",
-                 "Summary", "StartsAt", "EndsAt", "Value", "WindowStart", "WindowEnd")
+ALERT_COLUMNS = (
+    "Status",
+    "Rule",
+    "Fingerprint",
+    "GroupLabels",
+    "Labels",
+    "Annotations",
+    "Summary",
+    "StartsAt",
+    "EndsAt",
+    "Value",
+    "WindowStart",
+    "WindowEnd",
+)
 
 
 def record(client: Client, alerts: list[Alert]) -> None:
-    client.insert("alerts", [
-        (a.status, a.rule, a.fingerprint, a.group, a.labels, a.annotations, a.summary,
-         a.starts_at, a.ends_at, a.value, a.window_start, a.window_end)
-        for a in alerts
-    ], column_names=ALERT_COLUMNS)
+    client.insert(
+        "alerts",
+        [
+            (
+                a.status,
+                a.rule,
+                a.fingerprint,
+                a.group,
+                a.labels,
+                a.annotations,
+                a.summary,
+                a.starts_at,
+                a.ends_at,
+                a.value,
+                a.window_start,
+                a.window_end,
+            )
+            for a in alerts
+        ],
+        column_names=ALERT_COLUMNS,
+    )
 
 
 def restore(client: Client, engine: Engine, rules: list[AlertRule]) -> int:

@@ -13,8 +13,9 @@ from pipeline.settings import Settings
 Step = Callable[[str], None]
 
 
-def run(base: Settings, events: int, latency_rate: float, latency_seconds: float,
-        step: Step) -> dict[str, object]:
+def run(
+    base: Settings, events: int, latency_rate: float, latency_seconds: float, step: Step
+) -> dict[str, object]:
     """Every measurement in one run, so the ratios compare like with like."""
     results: dict[str, object] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -39,7 +40,8 @@ def run(base: Settings, events: int, latency_rate: float, latency_seconds: float
         results[shape] = _drain(drained)
         step(f"{shape}: aiokafka consume-only ceiling")
         results[f"{shape}_consume_only_msgs_per_s"] = round(
-            measure.consume_only(settings, len(data.messages)))
+            measure.consume_only(settings, len(data.messages))
+        )
         measure.drop(settings)
 
     step("ClickHouse insert-only ceiling (same rows, same batches)")
@@ -63,22 +65,22 @@ def run(base: Settings, events: int, latency_rate: float, latency_seconds: float
         step(f"latency at a steady {latency_rate:g} events/s for {latency_seconds:g}s")
         settings = _scratch(base, "latency")
         lat = measure.latency(settings, latency_rate, latency_seconds, single)
-        results["latency"] = {"rate": latency_rate, "seconds": latency_seconds,
-                              "messages": len(lat.samples),
-                              "p50_s": round(lat.percentile(50), 3),
-                              "p99_s": round(lat.percentile(99), 3),
-                              "poll_interval_s": 0.05}
+        results["latency"] = {
+            "rate": latency_rate,
+            "seconds": latency_seconds,
+            "messages": len(lat.samples),
+            "p50_s": round(lat.percentile(50), 3),
+            "p99_s": round(lat.percentile(99), 3),
+            "poll_interval_s": 0.05,
+        }
         measure.drop(settings)
 
     single_rate = results["single"]["events_per_s"]  # type: ignore[index]
     results["ratios"] = {
-        "single_vs_consume_only": round(
-            single_rate / results["single_consume_only_msgs_per_s"], 2),  # type: ignore[operator]
+        "single_vs_consume_only": round(single_rate / results["single_consume_only_msgs_per_s"], 2),  # type: ignore[operator]
         "single_vs_naive": round(single_rate / results["naive"]["events_per_s"], 2),  # type: ignore[index]
-        "two_workers_vs_one": round(
-            results["two_workers"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
-        "batched_vs_single": round(
-            results["batched"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+        "two_workers_vs_one": round(results["two_workers"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+        "batched_vs_single": round(results["batched"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
     }
     return results
 
@@ -90,9 +92,12 @@ def _scratch(base: Settings, name: str) -> Settings:
 
 
 def _drain(d: measure.Drain) -> dict[str, float]:
-    return {"events_per_s": round(d.rate), "seconds": round(d.seconds, 2),
-            "cpu_s_per_million": round(d.cpu_per_million, 1),
-            "peak_rss_mb": round(d.peak_rss_mb)}
+    return {
+        "events_per_s": round(d.rate),
+        "seconds": round(d.seconds, 2),
+        "cpu_s_per_million": round(d.cpu_per_million, 1),
+        "peak_rss_mb": round(d.peak_rss_mb),
+    }
 
 
 def _cores() -> int:

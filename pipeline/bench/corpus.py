@@ -35,5 +35,4 @@ def build(shape: str, events: int, seed: int = 11) -> Corpus:
         (None, b"\n".join(lines[i : i + EVENTS_PER_BATCH]))
         for i in range(0, events, EVENTS_PER_BATCH)
     ]
-    return Corpus(shape, messages, [("framing", b"lines")], events,
-                  sum(len(v) for v in lines))
+    return Corpus(shape, messages, [("framing", b"lines")], events, sum(len(v) for v in lines))

@@ -44,25 +44,27 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 def scratch(base: Settings, name: str) -> Settings:
     """Settings for one measurement: fresh topics, database and consumer groups."""
     tag = f"{name}_{uuid.uuid4().hex[:6]}"
-    return Settings(**{
-        **dict(base),
-        "topic_raw": f"bench.{tag}.raw",
-        "topic_deadletter": f"bench.{tag}.deadletter",
-        "topic_alerts": f"bench.{tag}.alerts",
-        "clickhouse_database": f"bench_{tag}",
-        "app_id": f"bench-{tag}",
-    })
+    return Settings(
+        **{
+            **dict(base),
+            "topic_raw": f"bench.{tag}.raw",
+            "topic_deadletter": f"bench.{tag}.deadletter",
+            "topic_alerts": f"bench.{tag}.alerts",
+            "clickhouse_database": f"bench_{tag}",
+            "app_id": f"bench-{tag}",
+        }
+    )
 
 
 def prepare(settings: Settings) -> None:
-    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topics,
-                              settings.topic_partitions))
+    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topics, settings.topic_partitions))
     migrations.apply(settings)
 
 
 def drop(settings: Settings) -> None:
     connect(settings, database="").command(
-        f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}`")
+        f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}`"
+    )
 
 
 def publish(settings: Settings, corpus: Corpus) -> float:
@@ -90,8 +92,9 @@ class Drain:
         return self.cpu_seconds / self.events * 1e6
 
 
-def drain(settings: Settings, expected: int, command: Command, workers: int = 1,
-          timeout: float = 600.0) -> Drain:
+def drain(
+    settings: Settings, expected: int, command: Command, workers: int = 1, timeout: float = 600.0
+) -> Drain:
     """Start `workers` processes on a topic already holding `expected` events; time from the
     last worker's ready line to the last row visible."""
     client = connect(settings)
@@ -102,8 +105,9 @@ def drain(settings: Settings, expected: int, command: Command, workers: int = 1,
     for i in range(workers):
         logs.append(log_dir / f"{settings.app_id}-{i}.log")
         with open(logs[-1], "wb") as log:
-            procs.append(subprocess.Popen(command.argv, env=env, stdout=log,
-                                          stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(command.argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
     try:
         deadline = time.monotonic() + timeout
         while not all(command.ready in path.read_text(errors="replace") for path in logs):
@@ -113,8 +117,9 @@ def drain(settings: Settings, expected: int, command: Command, workers: int = 1,
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
         while (count := _stored(client)) < expected:
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise LogweirError(f"benchmark workers stored {count}/{expected} events; "
-                                   f"logs in {log_dir}")
+                raise LogweirError(
+                    f"benchmark workers stored {count}/{expected} events; logs in {log_dir}"
+                )
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         cpu = sum(_cpu(p.pid) for p in procs) - cpu_before
@@ -135,13 +140,16 @@ def consume_only(settings: Settings, expected: int) -> float:
     async def run() -> float:
         # Assigned, not subscribed: no group join inside the timed part.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+            bootstrap_servers=settings.kafka_bootstrap,
+            enable_auto_commit=False,
             max_partition_fetch_bytes=settings.max_message_bytes,
-            fetch_max_bytes=64 * 1024 * 1024)
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
         await consumer.start()
         try:
-            consumer.assign([TopicPartition(settings.topic_raw, p)
-                             for p in range(settings.topic_partitions)])
+            consumer.assign(
+                [TopicPartition(settings.topic_raw, p) for p in range(settings.topic_partitions)]
+            )
             await consumer.seek_to_beginning()
             seen, started = 0, time.perf_counter()
             while seen < expected:
@@ -159,10 +167,14 @@ def insert_only(settings: Settings, corpus: Corpus) -> float:
     ingestor = Ingestor(settings)
     rows = []
     for offset, (key, value) in enumerate(corpus.messages):
-        message = ingestor.message(settings.topic_raw, 0, offset, int(time.time() * 1000),
-                                   value, key, corpus.headers)
-        rows += [log_row(o, message, i) for i, o in enumerate(ingestor.process(message))
-                 if isinstance(o, LogRecord)]
+        message = ingestor.message(
+            settings.topic_raw, 0, offset, int(time.time() * 1000), value, key, corpus.headers
+        )
+        rows += [
+            log_row(o, message, i)
+            for i, o in enumerate(ingestor.process(message))
+            if isinstance(o, LogRecord)
+        ]
     client = connect(settings)
     size = settings.sink_batch_size
     started = time.perf_counter()
@@ -204,14 +216,15 @@ def latency(settings: Settings, rate: float, seconds: float, corpus: Corpus) -> 
             while not stop.is_set():
                 rows = client.query(
                     "SELECT KafkaPartition, max(MaxOffset) FROM ingest_offsets "
-                    "WHERE TargetTable = 'otel_logs' GROUP BY KafkaPartition").result_rows
-                seen.append((time.perf_counter(), dict(rows)))
+                    "WHERE TargetTable = 'otel_logs' GROUP BY KafkaPartition"
+                ).result_rows
+                seen.append((time.perf_counter(), {int(p): int(o) for p, o in rows}))
                 time.sleep(0.05)
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         sent = asyncio.run(_steady(settings, corpus, rate, seconds))
-        final = {}
+        final: dict[int, int] = {}
         for p, _, o in sent:
             final[p] = max(final.get(p, -1), o)
         deadline = time.monotonic() + 60
@@ -236,10 +249,15 @@ def latency(settings: Settings, rate: float, seconds: float, corpus: Corpus) -> 
             proc.kill()
 
 
-async def _steady(settings: Settings, corpus: Corpus, rate: float,
-                  seconds: float) -> list[tuple[int, float, int]]:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                linger_ms=5, max_request_size=settings.max_message_bytes)
+async def _steady(
+    settings: Settings, corpus: Corpus, rate: float, seconds: float
+) -> list[tuple[int, float, int]]:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=5,
+        max_request_size=settings.max_message_bytes,
+    )
     await producer.start()
     bucket = TokenBucket(rate, capacity=max(1.0, rate / 100))
     pending: list[tuple[float, asyncio.Future]] = []
@@ -252,8 +270,9 @@ async def _steady(settings: Settings, corpus: Corpus, rate: float,
                 await asyncio.sleep(wait)
             key, value = corpus.messages[i % len(corpus.messages)]
             i += 1
-            pending.append((time.perf_counter(), await producer.send(
-                settings.topic_raw, value=value, key=key)))
+            pending.append(
+                (time.perf_counter(), await producer.send(settings.topic_raw, value=value, key=key))
+            )
         metas = await asyncio.gather(*(f for _, f in pending))
     finally:
         await producer.stop()
@@ -261,9 +280,11 @@ async def _steady(settings: Settings, corpus: Corpus, rate: float,
 
 
 def _stored(client) -> int:  # type: ignore[no-untyped-def]
-    return int(client.query(
-        "SELECT (SELECT count() FROM otel_logs) + (SELECT count() FROM logs_deadletter)"
-    ).result_rows[0][0])
+    return int(
+        client.query(
+            "SELECT (SELECT count() FROM otel_logs) + (SELECT count() FROM logs_deadletter)"
+        ).result_rows[0][0]
+    )
 
 
 def _cpu(pid: int) -> float:

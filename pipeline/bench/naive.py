@@ -40,8 +40,15 @@ def main() -> None:
     async def naive(stream):  # type: ignore[no-untyped-def]
         async for event in stream.events():
             m = event.message
-            message = ingestor.message(m.topic, m.partition, m.offset, int(m.timestamp * 1000),
-                                       event.value, m.key, m.headers)
+            message = ingestor.message(
+                m.topic,
+                m.partition,
+                m.offset,
+                int(m.timestamp * 1000),
+                event.value,
+                m.key,
+                m.headers,
+            )
             for index, outcome in enumerate(ingestor.process(message)):
                 if isinstance(outcome, LogRecord):
                     rows.append(log_row(outcome, message, index))

@@ -20,27 +20,36 @@ app = typer.Typer(help="Alert rules and webhook targets.", no_args_is_help=True)
 
 @app.command("check")
 def check(
-    path: Annotated[Path | None, typer.Argument(help="rules file; default LOGWEIR_RULES_FILE")]
-    = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="rules file; default LOGWEIR_RULES_FILE")
+    ] = None,
 ) -> None:
     """Validate a rules file and list the rules the worker would evaluate."""
     settings = Settings()
     if path is not None:
         settings = Settings(**{**dict(settings), "rules_file": path})
     active = rules.active(settings)
-    table = Table(title=f"{len(active)} rules" + (f" from {settings.rules_file}"
-                                                   if settings.rules_file else ""))
+    table = Table(
+        title=f"{len(active)} rules"
+        + (f" from {settings.rules_file}" if settings.rules_file else "")
+    )
     for column in ("name", "condition", "match", "group by", "window"):
         table.add_column(column)
     for rule in active:
         window = f"{rule.window_seconds or settings.window_seconds}s" + (
-            f" every {rule.hop_seconds}s" if rule.hop_seconds else "")
+            f" every {rule.hop_seconds}s" if rule.hop_seconds else ""
+        )
         match = rule.match.model_dump(exclude_defaults=True)
         if "min_severity" in match:
             match["min_severity"] = rule.match.min_severity.name
         condition = _brief(rule.condition.model_dump(exclude={"type"}))
-        table.add_row(rule.name, f"{rule.condition.type} {condition}", _brief(match) or "all",
-                      ", ".join(rule.group_by), window)
+        table.add_row(
+            rule.name,
+            f"{rule.condition.type} {condition}",
+            _brief(match) or "all",
+            ", ".join(rule.group_by),
+            window,
+        )
     console.print(table)
 
 
@@ -55,7 +64,7 @@ def test(
     """Send a sample firing alert to one webhook target and show its response."""
     from datetime import UTC, datetime
 
-    from pipeline.notifier import Notifier
+    from pipeline.notifier import Attempt, Notifier
     from schemas.alerting import Alert
 
     settings = Settings()
@@ -65,18 +74,27 @@ def test(
         raise SettingsError(f"no webhook target named {target!r} in LOGWEIR_WEBHOOKS ({names})")
     now = datetime.now(UTC)
     alert = Alert(
-        status="firing", rule="logweir-test", fingerprint="0000000000000000",
-        group={"service": "logweir"}, labels={"alertname": "logweir-test"},
+        status="firing",
+        rule="logweir-test",
+        fingerprint="0000000000000000",
+        group={"service": "logweir"},
+        labels={"alertname": "logweir-test"},
         annotations={"summary": "A test alert from `logweir alerts test`"},
-        summary="A test alert from `logweir alerts test`", starts_at=now, value=1.0,
-        window_start=now, window_end=now,
+        summary="A test alert from `logweir alerts test`",
+        starts_at=now,
+        value=1.0,
+        window_start=now,
+        window_end=now,
     )
 
     async def send() -> tuple[int, str]:
-        async def nothing(*_: object) -> bool:
+        async def record_nothing(_: Attempt) -> None:
+            return None
+
+        async def never_sent(_: Alert, __: str) -> bool:
             return False
 
-        notifier = Notifier(settings, nothing, nothing)
+        notifier = Notifier(settings, record_nothing, never_sent)
         try:
             return await notifier.send_once(alert, found[0])
         finally:
@@ -89,8 +107,10 @@ def test(
         console.print(f"[red]{found[0].url} did not answer:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
     ok = 200 <= status < 300
-    console.print(f"{'[green]' if ok else '[red]'}HTTP {status}[/] from {found[0].url} "
-                  f"in {time.monotonic() - started:.2f}s ({found[0].kind} payload)")
+    console.print(
+        f"{'[green]' if ok else '[red]'}HTTP {status}[/] from {found[0].url} "
+        f"in {time.monotonic() - started:.2f}s ({found[0].kind} payload)"
+    )
     if text:
         console.print(text)
     if not ok:

@@ -25,32 +25,44 @@ def bench(
     from pipeline import bench as benchmark
 
     stack.up()
-    results = benchmark.run(Settings(), events, latency_rate, latency_seconds,
-                            lambda text: console.print(f"[dim]…[/dim] {text}"))
+    results = benchmark.run(
+        Settings(),
+        events,
+        latency_rate,
+        latency_seconds,
+        lambda text: console.print(f"[dim]…[/dim] {text}"),
+    )
     output.write_text(json.dumps(results, indent=2))
     _print(results)
     console.print(f"\nresults written to {output}")
 
 
 def _print(r: dict) -> None:  # type: ignore[type-arg]
-    table = Table(title=f"logweir bench, {r['date']}, {r['machine']}, {r['events']} events "
-                        f"of ~{r['event_bytes_avg']} B, {r['partitions']} partitions")
+    table = Table(
+        title=f"logweir bench, {r['date']}, {r['machine']}, {r['events']} events "
+        f"of ~{r['event_bytes_avg']} B, {r['partitions']} partitions"
+    )
     for column in ("measure", "value"):
         table.add_column(column)
     for shape in ("single", "batched", "naive", "two_workers"):
         d = r[shape]
         table.add_row(f"{shape}: events/s end to end", f"{d['events_per_s']:,}")
-        table.add_row(f"{shape}: CPU s per million, peak RSS",
-                      f"{d['cpu_s_per_million']} s, {d['peak_rss_mb']} MiB")
-    table.add_row("single: consume-only ceiling (msgs/s)",
-                  f"{r['single_consume_only_msgs_per_s']:,}")
-    table.add_row("batched: consume-only ceiling (msgs/s)",
-                  f"{r['batched_consume_only_msgs_per_s']:,}")
+        table.add_row(
+            f"{shape}: CPU s per million, peak RSS",
+            f"{d['cpu_s_per_million']} s, {d['peak_rss_mb']} MiB",
+        )
+    table.add_row(
+        "single: consume-only ceiling (msgs/s)", f"{r['single_consume_only_msgs_per_s']:,}"
+    )
+    table.add_row(
+        "batched: consume-only ceiling (msgs/s)", f"{r['batched_consume_only_msgs_per_s']:,}"
+    )
     table.add_row("ClickHouse insert-only ceiling (rows/s)", f"{r['insert_only_rows_per_s']:,}")
     if "latency" in r:
         lat = r["latency"]
-        table.add_row(f"latency at {lat['rate']:g}/s: p50 / p99",
-                      f"{lat['p50_s']} s / {lat['p99_s']} s")
+        table.add_row(
+            f"latency at {lat['rate']:g}/s: p50 / p99", f"{lat['p50_s']} s / {lat['p99_s']} s"
+        )
     for name, value in r["ratios"].items():
         table.add_row(f"ratio {name.replace('_', ' ')}", f"{value}×")
     for fmt, rate in r["parse_lines_per_s"].items():

@@ -36,7 +36,10 @@ def demo(
     with open(worker_log, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=os.environ.copy(),
         )
     # Sample lines carry the current time; a minute of slack covers clock rounding.
     since = datetime.now(UTC) - timedelta(minutes=1)
@@ -105,8 +108,8 @@ def _show_results(client, topic: str, accounted, settings: Settings) -> None:  #
         f"\nQuery it yourself ({settings.clickhouse_url}, "
         f"database {settings.clickhouse_database}):\n"
         f"  curl -s {settings.clickhouse_url}/ --data-binary \\\n"
-        f"    \"SELECT ServiceName, count() FROM {settings.clickhouse_database}.otel_logs "
-        "WHERE SeverityNumber >= 17 GROUP BY ServiceName FORMAT PrettyCompact\"\n"
+        f'    "SELECT ServiceName, count() FROM {settings.clickhouse_database}.otel_logs '
+        'WHERE SeverityNumber >= 17 GROUP BY ServiceName FORMAT PrettyCompact"\n'
         f"  SELECT Timestamp, ServiceName, Body FROM {settings.clickhouse_database}.otel_logs "
         "WHERE Body ILIKE '%timeout%' ORDER BY Timestamp DESC LIMIT 20"
     )

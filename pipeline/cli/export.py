@@ -20,12 +20,12 @@ from pipeline.settings import Settings
 
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
-    since: Annotated[str, typer.Option(help="start: a duration ago (15m, 1h, 7d) or ISO time")]
-    = "1h",
+    since: Annotated[
+        str, typer.Option(help="start: a duration ago (15m, 1h, 7d) or ISO time")
+    ] = "1h",
     until: Annotated[str, typer.Option(help="end: `now`, a duration ago or ISO time")] = "now",
     service: Annotated[str, typer.Option(help="only this service (ServiceName)")] = "",
-    severity: Annotated[str | None, typer.Option(help="this level and above, e.g. ERROR")]
-    = None,
+    severity: Annotated[str | None, typer.Option(help="this level and above, e.g. ERROR")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "jsonl",
     gzip: Annotated[bool, typer.Option("--gzip", help="gzip the file (csv and jsonl)")] = False,
 ) -> None:
@@ -36,16 +36,23 @@ def export(
 
     check(fmt, gzip, output)
     span = TimeRange.parse(since, until)
-    selection = Selection(span.since, span.until, service,
-                          min_severity(severity) if severity is not None else 0)
+    selection = Selection(
+        span.since, span.until, service, min_severity(severity) if severity is not None else 0
+    )
     client = connect(Settings())
     rows = count(client, selection)
-    bars = Progress(TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn(),
-                    TimeElapsedColumn(), console=console)
+    bars = Progress(
+        TextColumn("{task.description}"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
     with bars:
         task = bars.add_task(f"exporting {rows} rows", total=None)
-        sent = write(client, selection, fmt, output, gzip,
-                     on_bytes=lambda n: bars.advance(task, n))
+        sent = write(client, selection, fmt, output, gzip, on_bytes=lambda n: bars.advance(task, n))
     size = output.stat().st_size
-    console.print(f"wrote {rows} rows to {output} ({fmt}{', gzip' if gzip else ''}, "
-                  f"{size:,} bytes{f' from {sent:,}' if gzip else ''})")
+    console.print(
+        f"wrote {rows} rows to {output} ({fmt}{', gzip' if gzip else ''}, "
+        f"{size:,} bytes{f' from {sent:,}' if gzip else ''})"
+    )

@@ -17,19 +17,21 @@ if TYPE_CHECKING:
 
 
 def query(
-    name: Annotated[str | None, typer.Argument(help="report name; `list` shows them all")]
-    = None,
-    since: Annotated[str, typer.Option(help="start: a duration ago (15m, 1h, 7d) or ISO time")]
-    = "1h",
+    name: Annotated[str | None, typer.Argument(help="report name; `list` shows them all")] = None,
+    since: Annotated[
+        str, typer.Option(help="start: a duration ago (15m, 1h, 7d) or ISO time")
+    ] = "1h",
     until: Annotated[str, typer.Option(help="end: `now`, a duration ago or ISO time")] = "now",
     service: Annotated[str, typer.Option(help="only this service (ServiceName)")] = "",
     limit: Annotated[int, typer.Option(help="at most this many rows")] = 20,
     by: Annotated[str, typer.Option(help="column for the `top` report")] = "ServiceName",
     attribute: Annotated[str, typer.Option(help="LogAttributes key for `top-attribute`")] = "",
-    step: Annotated[str | None, typer.Option(help="bucket size for trends, e.g. 5m; "
-                                             "default: about 60 buckets")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, json (lines) or csv")]
-    = Format.table,
+    step: Annotated[
+        str | None, typer.Option(help="bucket size for trends, e.g. 5m; default: about 60 buckets")
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json (lines) or csv")
+    ] = Format.table,
     list_reports: Annotated[bool, typer.Option("--list", help="list the reports")] = False,
 ) -> None:
     """Run a named report (errors, performance, users, top, …) over a time range."""
@@ -43,7 +45,11 @@ def query(
     report = reports.find(name)
     span = TimeRange.parse(since, until)
     params = reports.Params(
-        since=span.since, until=span.until, service=service, limit=limit, by=by,
+        since=span.since,
+        until=span.until,
+        service=service,
+        limit=limit,
+        by=by,
         attribute=attribute,
         step=int(parse_duration(step).total_seconds()) if step else span.step_seconds(),
     )

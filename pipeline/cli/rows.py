@@ -25,12 +25,14 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def show(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: Format,
-         title: str | None = None) -> None:
+def show(
+    columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: Format, title: str | None = None
+) -> None:
     if fmt is Format.json:
         for row in rows:
-            sys.stdout.buffer.write(orjson.dumps(dict(zip(columns, row, strict=True)),
-                                                 default=_plain) + b"\n")
+            sys.stdout.buffer.write(
+                orjson.dumps(dict(zip(columns, row, strict=True)), default=_plain) + b"\n"
+            )
         sys.stdout.flush()
     elif fmt is Format.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -38,8 +40,7 @@ def show(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: Format,
         writer.writerows([_cell(value) for value in row] for row in rows)
     else:
         table = Table(title=title, caption=f"{len(rows)} rows")
-        for column, sample in zip(columns, rows[0] if rows else [None] * len(columns),
-                                  strict=True):
+        for column, sample in zip(columns, rows[0] if rows else [None] * len(columns), strict=True):
             numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
             table.add_column(column, justify="right" if numeric else "left", overflow="fold")
         for row in rows:

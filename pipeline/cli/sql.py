@@ -13,8 +13,9 @@ from pipeline.errors import LogweirError
 from pipeline.settings import Settings
 
 # Statements that answer with rows; anything else (INSERT, ALTER, …) runs as a command.
-_ROWS = re.compile(r"^\s*(\(\s*)*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXPLAIN|EXISTS|CHECK)\b",
-                   re.IGNORECASE)
+_ROWS = re.compile(
+    r"^\s*(\(\s*)*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXPLAIN|EXISTS|CHECK)\b", re.IGNORECASE
+)
 # ClickHouse's error code for a write refused in readonly mode.
 _READONLY = "(READONLY)"
 
@@ -24,14 +25,19 @@ class SqlError(LogweirError):
 
 
 def sql(
-    statement: Annotated[str, typer.Argument(help="one SQL statement; {name:Type} placeholders "
-                                             "are filled from --param")],
-    param: Annotated[list[str] | None, typer.Option(help="NAME=VALUE for a {NAME:Type} "
-                                                    "placeholder, repeatable")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, json (lines) or csv")]
-    = Format.table,
-    allow_write: Annotated[bool, typer.Option("--allow-write", help="allow statements that "
-                                              "change data or schema")] = False,
+    statement: Annotated[
+        str,
+        typer.Argument(help="one SQL statement; {name:Type} placeholders are filled from --param"),
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option(help="NAME=VALUE for a {NAME:Type} placeholder, repeatable")
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json (lines) or csv")
+    ] = Format.table,
+    allow_write: Annotated[
+        bool, typer.Option("--allow-write", help="allow statements that change data or schema")
+    ] = False,
 ) -> None:
     """Run SQL in the logweir database; read-only (ClickHouse readonly=2) unless --allow-write."""
     from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -54,8 +60,10 @@ def sql(
     except ClickHouseError as exc:
         message = first_line(exc)
         if _READONLY in message:
-            raise SqlError("this statement writes and `logweir sql` is read-only "
-                           "(ClickHouse readonly=2): add --allow-write to run it") from exc
+            raise SqlError(
+                "this statement writes and `logweir sql` is read-only "
+                "(ClickHouse readonly=2): add --allow-write to run it"
+            ) from exc
         raise SqlError(f"ClickHouse refused the statement: {message}") from exc
 
 

@@ -8,8 +8,9 @@ from pipeline.cli.db import migrate
 from pipeline.cli.output import console
 from pipeline.settings import Settings
 
-app = typer.Typer(help="The embedded local broker and ClickHouse (no Docker needed).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The embedded local broker and ClickHouse (no Docker needed).", no_args_is_help=True
+)
 
 
 @app.command("up")
@@ -25,12 +26,11 @@ def up() -> None:
     with console.status("starting ClickHouse…"):
         started = clickhouse.start()
     console.print(f"clickhouse  {clickhouse.url}  {'started' if started else 'already running'}")
-    created = broker.create_topics(
-        settings.topics, settings.topic_partitions
-    )
+    created = broker.create_topics(settings.topics, settings.topic_partitions)
     if created:
-        console.print(f"topics      created {', '.join(created)} "
-                      f"({settings.topic_partitions} partitions)")
+        console.print(
+            f"topics      created {', '.join(created)} ({settings.topic_partitions} partitions)"
+        )
     migrate(settings)
     if fresh_broker:
         _forget_offsets_of_lost_log(settings)
@@ -54,8 +54,10 @@ def down() -> None:
     from pipeline.stack import Broker, ClickHouseServer
 
     settings = Settings()
-    for name, component in (("clickhouse", ClickHouseServer(settings)),
-                            ("broker", Broker(settings))):
+    for name, component in (
+        ("clickhouse", ClickHouseServer(settings)),
+        ("broker", Broker(settings)),
+    ):
         stopped = component.stop()
         console.print(f"{name:<11} {'stopped' if stopped else 'was not running'}")
 

@@ -25,8 +25,9 @@ def worker(
     _wait_for_clickhouse(settings)
     applied = migrations.apply(settings)
     if applied:
-        logging.getLogger("logweir").info("applied migrations: %s",
-                                          ", ".join(m.name for m in applied))
+        logging.getLogger("logweir").info(
+            "applied migrations: %s", ", ".join(m.name for m in applied)
+        )
     faust_app = build(settings)
     # Each batch keeps tens of thousands of young objects alive at once, so with the default
     # thresholds the collector kept walking them (full collections over the whole heap): 40%

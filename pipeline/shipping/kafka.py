@@ -51,8 +51,9 @@ async def connected(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
     one-line error raised here says what to do instead.
     """
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes,
-                            client_options(settings))
+    producer = new_producer(
+        settings.kafka_bootstrap, settings.max_message_bytes, client_options(settings)
+    )
     try:
         await producer.start()
     except KafkaConnectionError as exc:

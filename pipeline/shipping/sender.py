@@ -27,8 +27,14 @@ class Sender:
     (after the producer's own retries) are counted in `failed` and reported on stderr.
     """
 
-    def __init__(self, bootstrap: str, topic: str, max_message_bytes: int, capacity: int,
-                 options: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        max_message_bytes: int,
+        capacity: int,
+        options: Mapping[str, object],
+    ) -> None:
         self.bootstrap = bootstrap
         self.options = options
         self.topic = topic
@@ -78,9 +84,7 @@ class Sender:
         asyncio.run(self._ship())
 
     async def _ship(self) -> None:
-        producer = new_producer(
-            self.bootstrap, self.max_message_bytes, self.options, linger_ms=50
-        )
+        producer = new_producer(self.bootstrap, self.max_message_bytes, self.options, linger_ms=50)
         attempt = 0
         while True:
             try:

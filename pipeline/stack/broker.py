@@ -55,8 +55,16 @@ class Broker:
             )
         listener = f"tcp://{self.host}:{self.port}"
         self.daemon.spawn(
-            [str(binary()), "broker", "--listener-url", listener,
-             "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+            [
+                str(binary()),
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             cwd=self.daemon.directory,
             env={**os.environ, "RUST_LOG": "warn"},
         )

@@ -58,8 +58,13 @@ class ClickHouseServer:
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
         (self.directory / "config.xml").write_text(self._config())
         self.daemon.spawn(
-            [sys.executable, "-m", "pipeline.stack.clickhouse_server", str(self.directory),
-             KEEPALIVE_MARK],
+            [
+                sys.executable,
+                "-m",
+                "pipeline.stack.clickhouse_server",
+                str(self.directory),
+                KEEPALIVE_MARK,
+            ],
             cwd=self.directory,
         )
         # Start-up errors make clickhouse-local exit with code 0: only /ping proves it is up.

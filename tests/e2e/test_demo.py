@@ -18,14 +18,20 @@ def test_demo_publishes_stores_and_shows_results(stack):
     env = {**os.environ, **settings.to_env(), "COLUMNS": "200"}
     result = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "demo", "--count", "800", "--timeout", "120"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     # 800 sample lines + the bad inputs, all accounted for, none twice.
     assert "dead-lettered, 0 duplicates" in out
-    stored, dead = (int(w) for w in out.split(" rows stored, ")[0].split()[-1:]
-                    + out.split(" rows stored, ")[1].split()[:1])
+    stored, dead = (
+        int(w)
+        for w in out.split(" rows stored, ")[0].split()[-1:]
+        + out.split(" rows stored, ")[1].split()[:1]
+    )
     assert stored + dead == 800 + 11
     assert "rows by service, severity" in out
     assert "empty" in out  # the dead-letter table with its reason

@@ -54,8 +54,12 @@ def test_worker_waits_out_a_clickhouse_outage(stack, pipeline_settings, worker):
         for partition, (_, hi) in p.ranges.items():
             merged.ranges[partition] = (0, max(hi, merged.ranges.get(partition, (0, hi))[1]))
 
-    wait_for(lambda: _messages_stored(pipeline_settings, merged) >= total, 120,
-             f"all {total} messages after the outage", worker)
+    wait_for(
+        lambda: _messages_stored(pipeline_settings, merged) >= total,
+        120,
+        f"all {total} messages after the outage",
+        worker,
+    )
     final = account(connect(pipeline_settings), merged)
     assert (final.messages, final.duplicates) == (total, 0)
     assert final.stored + final.dead_lettered == total

@@ -20,9 +20,29 @@ from tests.support.stack import run, wait_for
 
 INPUTS = 100_000
 THROUGH_CLICKHOUSE = 5_000
-NASTY = [b"\x00", b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\n", b"\r", b"\t", b"{", b"}", b'"',
-         b"\\", b"<", b"[", b"=", b" - - [", b"\x1b[31m", "🔥".encode(), b"9" * 30,
-         b'{"ts": 1e308}', b'{"level": {"x": 1}}', b"Traceback (most recent call last):\n"]
+NASTY = [
+    b"\x00",
+    b"\xff",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+    b"\n",
+    b"\r",
+    b"\t",
+    b"{",
+    b"}",
+    b'"',
+    b"\\",
+    b"<",
+    b"[",
+    b"=",
+    b" - - [",
+    b"\x1b[31m",
+    "🔥".encode(),
+    b"9" * 30,
+    b'{"ts": 1e308}',
+    b'{"level": {"x": 1}}',
+    b"Traceback (most recent call last):\n",
+]
 
 
 def hostile(count: int, seed: int = 1234) -> list[tuple[bytes | None, bytes]]:
@@ -51,9 +71,12 @@ def hostile(count: int, seed: int = 1234) -> list[tuple[bytes | None, bytes]]:
             # The stdlib encoder: it writes integers beyond 64 bits, which orjson refuses to.
             value = json.dumps(_odd_json(rng, depth=0)).encode()
         else:
-            value = b"\n".join(orjson.dumps({"msg": rng.choice(["a", "é", "\x00", ""]),
-                                             "n": rng.randint(-10**18, 10**18)})
-                               for _ in range(rng.randint(2, 5)))
+            value = b"\n".join(
+                orjson.dumps(
+                    {"msg": rng.choice(["a", "é", "\x00", ""]), "n": rng.randint(-(10**18), 10**18)}
+                )
+                for _ in range(rng.randint(2, 5))
+            )
         key = rng.choice([None, b"svc", rng.randbytes(8)])
         out.append((key, value))
     return out[:count]
@@ -73,8 +96,15 @@ def test_100k_hostile_inputs_never_crash_and_always_end_somewhere():
     ingestor = Ingestor(Settings())
     outcomes = {"stored": 0, "dead": 0}
     for offset, (key, value) in enumerate(hostile(INPUTS)):
-        message = ingestor.message("logs.raw", offset % 4, offset, 1_795_000_000_000, value, key,
-                                   [("format", b"json")] if offset % 97 == 0 else [])
+        message = ingestor.message(
+            "logs.raw",
+            offset % 4,
+            offset,
+            1_795_000_000_000,
+            value,
+            key,
+            [("format", b"json")] if offset % 97 == 0 else [],
+        )
         results = ingestor.process(message)
         assert results, f"input {offset} produced nothing: {value[:80]!r}"
         for index, result in enumerate(results):
@@ -84,8 +114,9 @@ def test_100k_hostile_inputs_never_crash_and_always_end_somewhere():
                 assert len(row) == len(LOG_COLUMNS)
                 assert 0 < result.timestamp_ns <= 9_200_000_000_000_000_000
                 assert 0 <= int(result.severity) <= 24
-                assert all(isinstance(k, str) and isinstance(v, str)
-                           for k, v in result.attributes.items())
+                assert all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in result.attributes.items()
+                )
                 outcomes["stored"] += 1
             else:
                 assert isinstance(result, DeadLetter) and result.reason and result.detail
@@ -99,8 +130,12 @@ def test_100k_hostile_inputs_never_crash_and_always_end_somewhere():
 def test_hostile_inputs_through_the_real_pipeline(pipeline_settings, clickhouse, worker):
     inputs = hostile(THROUGH_CLICKHOUSE, seed=99)
     produced = run(produce(pipeline_settings, inputs))
-    wait_for(lambda: account(clickhouse, produced).messages >= produced.count, 180,
-             f"{produced.count} hostile messages accounted for", worker)
+    wait_for(
+        lambda: account(clickhouse, produced).messages >= produced.count,
+        180,
+        f"{produced.count} hostile messages accounted for",
+        worker,
+    )
     final = account(clickhouse, produced)
     assert (final.messages, final.duplicates) == (THROUGH_CLICKHOUSE, 0)
     assert worker.alive()

@@ -36,8 +36,20 @@ rules:
 
 def lines(service: str, n: int, level: str = "error") -> list[tuple[bytes | None, bytes]]:
     now = datetime.now(UTC).isoformat()
-    return [(None, orjson.dumps({"ts": now, "level": level, "service": service,
-                                 "msg": f"upstream failed after {i} ms"})) for i in range(n)]
+    return [
+        (
+            None,
+            orjson.dumps(
+                {
+                    "ts": now,
+                    "level": level,
+                    "service": service,
+                    "msg": f"upstream failed after {i} ms",
+                }
+            ),
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -52,15 +64,25 @@ def start_worker(stack, tmp_path, receiver, **overrides):
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(RULES)
     settings = isolated(
-        stack, window_seconds=WINDOW, alert_lateness_seconds=1, alert_eval_interval_seconds=0.5,
-        rules_file=rules_file, builtin_burst_rule=False, sink_linger_seconds=0.2,
-        webhook_secret=SECRET, webhook_max_attempts=3, webhook_backoff_seconds=0.2,
+        stack,
+        window_seconds=WINDOW,
+        alert_lateness_seconds=1,
+        alert_eval_interval_seconds=0.5,
+        rules_file=rules_file,
+        builtin_burst_rule=False,
+        sink_linger_seconds=0.2,
+        webhook_secret=SECRET,
+        webhook_max_attempts=3,
+        webhook_backoff_seconds=0.2,
         webhook_timeout_seconds=2,
-        webhooks=overrides.pop("webhooks", [
-            WebhookTarget(name="generic", url=receiver.url("/generic")),
-            WebhookTarget(name="slack", url=receiver.url("/slack"), kind="slack"),
-            WebhookTarget(name="am", url=receiver.url("/am"), kind="alertmanager"),
-        ]),
+        webhooks=overrides.pop(
+            "webhooks",
+            [
+                WebhookTarget(name="generic", url=receiver.url("/generic")),
+                WebhookTarget(name="slack", url=receiver.url("/slack"), kind="slack"),
+                WebhookTarget(name="am", url=receiver.url("/am"), kind="alertmanager"),
+            ],
+        ),
         **overrides,
     )
     Broker(settings).create_topics(settings.topics, settings.topic_partitions)
@@ -70,8 +92,12 @@ def start_worker(stack, tmp_path, receiver, **overrides):
     # Ready when a probe line has been stored.
     probe = run(produce(settings, lines("probe", 1, "info")))
     client = connect(settings)
-    wait_for(lambda: client.query("SELECT count() FROM otel_logs").result_rows[0][0] >= 1,
-             60, "worker ready", worker)
+    wait_for(
+        lambda: client.query("SELECT count() FROM otel_logs").result_rows[0][0] >= 1,
+        60,
+        "worker ready",
+        worker,
+    )
     assert probe.count == 1
     return settings, worker, client
 
@@ -83,28 +109,38 @@ def test_burst_fires_once_per_group_and_resolves_once(stack, tmp_path, receiver)
         run(produce(settings, lines("burst-calm", 10)))
         run(produce(settings, lines("burst-a", 60) + lines("burst-b", 45)))
         produced_at = time.time()
-        wait_for(lambda: len(receiver.on("/generic")) >= 2, WINDOW + 2 + 3, "two firing alerts",
-                 worker)
+        wait_for(
+            lambda: len(receiver.on("/generic")) >= 2, WINDOW + 2 + 3, "two firing alerts", worker
+        )
         first = [r.json() for r in receiver.on("/generic")]
         assert sorted((a["status"], a["group"]["service"]) for a in first) == [
-            ("firing", "burst-a"), ("firing", "burst-b")]
+            ("firing", "burst-a"),
+            ("firing", "burst-b"),
+        ]
         assert max(r.at for r in receiver.on("/generic")) - produced_at <= WINDOW + 2 + 1.5
 
         # Signed: HMAC-SHA256 over "timestamp.body".
         for r in receiver.on("/generic"):
             ts = r.headers["X-Logweir-Timestamp"]
-            expected = hmac.new(SECRET.encode(), ts.encode() + b"." + r.body,
-                                hashlib.sha256).hexdigest()
+            expected = hmac.new(
+                SECRET.encode(), ts.encode() + b"." + r.body, hashlib.sha256
+            ).hexdigest()
             assert r.headers["X-Logweir-Signature"] == f"sha256={expected}"
 
         # Calm: each group resolves once; nothing more fires.
-        wait_for(lambda: len(receiver.on("/generic")) >= 4, 4 * WINDOW + 10, "resolved alerts",
-                 worker)
+        wait_for(
+            lambda: len(receiver.on("/generic")) >= 4, 4 * WINDOW + 10, "resolved alerts", worker
+        )
         time.sleep(2 * WINDOW)
-        statuses = sorted((r.json()["status"], r.json()["group"]["service"])
-                          for r in receiver.on("/generic"))
-        assert statuses == [("firing", "burst-a"), ("firing", "burst-b"),
-                            ("resolved", "burst-a"), ("resolved", "burst-b")]
+        statuses = sorted(
+            (r.json()["status"], r.json()["group"]["service"]) for r in receiver.on("/generic")
+        )
+        assert statuses == [
+            ("firing", "burst-a"),
+            ("firing", "burst-b"),
+            ("resolved", "burst-a"),
+            ("resolved", "burst-b"),
+        ]
 
         slack = receiver.on("/slack")[0].json()
         assert "burst-" in slack["text"] and slack["blocks"][0]["type"] == "header"
@@ -117,8 +153,9 @@ def test_burst_fires_once_per_group_and_resolves_once(stack, tmp_path, receiver)
 
         events = client.query("SELECT Status, count() FROM alerts GROUP BY Status").result_rows
         assert dict(events) == {"firing": 2, "resolved": 2}
-        sent = client.query("SELECT Target, count() FROM alert_deliveries "
-                            "WHERE Outcome = 'sent' GROUP BY Target").result_rows
+        sent = client.query(
+            "SELECT Target, count() FROM alert_deliveries WHERE Outcome = 'sent' GROUP BY Target"
+        ).result_rows
         assert dict(sent) == {"generic": 4, "slack": 4, "am": 4}
     finally:
         worker.stop()
@@ -126,29 +163,51 @@ def test_burst_fires_once_per_group_and_resolves_once(stack, tmp_path, receiver)
 
 def test_a_failing_receiver_is_retried_and_a_dead_one_is_recorded(stack, tmp_path, receiver):
     receiver.respond = lambda path, n: 500 if n == 1 else 200
-    settings, worker, client = start_worker(stack, tmp_path, receiver, webhooks=[
-        WebhookTarget(name="flaky", url=receiver.url("/flaky")),
-        # Nothing listens on port 9: connection refused on every attempt.
-        WebhookTarget(name="dead", url="http://127.0.0.1:9/hook"),
-    ])
+    settings, worker, client = start_worker(
+        stack,
+        tmp_path,
+        receiver,
+        webhooks=[
+            WebhookTarget(name="flaky", url=receiver.url("/flaky")),
+            # Nothing listens on port 9: connection refused on every attempt.
+            WebhookTarget(name="dead", url="http://127.0.0.1:9/hook"),
+        ],
+    )
     try:
         run(produce(settings, lines("burst-x", 40)))
-        wait_for(lambda: client.query(
-            "SELECT count() FROM alert_deliveries WHERE Outcome IN ('sent', 'failed')"
-        ).result_rows[0][0] >= 2, 30, "both deliveries finished", worker)
+        wait_for(
+            lambda: (
+                client.query(
+                    "SELECT count() FROM alert_deliveries WHERE Outcome IN ('sent', 'failed')"
+                ).result_rows[0][0]
+                >= 2
+            ),
+            30,
+            "both deliveries finished",
+            worker,
+        )
         flaky = [r for r in receiver.on("/flaky") if r.json()["status"] == "firing"]
         assert len(flaky) == 2  # one 500, then the retry got 200
         assert flaky[0].body == flaky[1].body, [r.body for r in receiver.requests]
         outcomes = client.query(
             "SELECT Target, groupArray(Outcome) FROM (SELECT * FROM alert_deliveries "
-            "WHERE Status = 'firing' ORDER BY AttemptTime) GROUP BY Target").result_rows
+            "WHERE Status = 'firing' ORDER BY AttemptTime) GROUP BY Target"
+        ).result_rows
         assert dict(outcomes) == {"flaky": ["retry", "sent"], "dead": ["retry", "retry", "failed"]}
 
         # The pipeline kept going meanwhile.
         more = run(produce(settings, lines("after", 20, "info")))
-        wait_for(lambda: client.query(
-            "SELECT count() FROM otel_logs WHERE ServiceName = 'after'").result_rows[0][0] == 20,
-            30, "rows after the dead receiver", worker)
+        wait_for(
+            lambda: (
+                client.query(
+                    "SELECT count() FROM otel_logs WHERE ServiceName = 'after'"
+                ).result_rows[0][0]
+                == 20
+            ),
+            30,
+            "rows after the dead receiver",
+            worker,
+        )
         assert more.count == 20
     finally:
         worker.stop()
@@ -158,18 +217,35 @@ def test_window_counts_survive_a_worker_kill_without_double_counting(stack, tmp_
     settings, worker, client = start_worker(stack, tmp_path, receiver, webhooks=[])
     try:
         run(produce(settings, lines("counted", 3000, "info")))
-        wait_for(lambda: client.query(
-            "SELECT count() FROM otel_logs WHERE ServiceName = 'counted'").result_rows[0][0] > 0,
-            30, "first rows", worker)
+        wait_for(
+            lambda: (
+                client.query(
+                    "SELECT count() FROM otel_logs WHERE ServiceName = 'counted'"
+                ).result_rows[0][0]
+                > 0
+            ),
+            30,
+            "first rows",
+            worker,
+        )
         worker.kill()
         run(produce(settings, lines("counted", 500, "info")))
         worker.start()
-        wait_for(lambda: client.query(
-            "SELECT count() FROM otel_logs WHERE ServiceName = 'counted'"
-        ).result_rows[0][0] >= 3500, 60, "all rows after restart", worker)
+        wait_for(
+            lambda: (
+                client.query(
+                    "SELECT count() FROM otel_logs WHERE ServiceName = 'counted'"
+                ).result_rows[0][0]
+                >= 3500
+            ),
+            60,
+            "all rows after restart",
+            worker,
+        )
         time.sleep(1)
-        total = client.query("SELECT sum(Count) FROM log_window_counts "
-                             "WHERE ServiceName = 'counted'").result_rows[0][0]
+        total = client.query(
+            "SELECT sum(Count) FROM log_window_counts WHERE ServiceName = 'counted'"
+        ).result_rows[0][0]
         assert total == 3500
     finally:
         worker.stop()
@@ -180,11 +256,19 @@ def test_alerts_test_command_sends_a_sample_to_the_target(receiver):
     import subprocess
     import sys
 
-    env = {**os.environ, "LOGWEIR_WEBHOOKS": orjson.dumps(
-        [{"name": "ops", "url": receiver.url("/ops"), "kind": "alertmanager"}]).decode()}
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "alerts", "test",
-                             "--target", "ops"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = {
+        **os.environ,
+        "LOGWEIR_WEBHOOKS": orjson.dumps(
+            [{"name": "ops", "url": receiver.url("/ops"), "kind": "alertmanager"}]
+        ).decode(),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "alerts", "test", "--target", "ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "HTTP 200" in result.stdout
     (request,) = receiver.on("/ops")

@@ -15,22 +15,63 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 COLUMNS = [
-    "Timestamp", "TimestampTime", "TraceId", "SpanId", "TraceFlags", "SeverityText",
-    "SeverityNumber", "ServiceName", "Body", "ResourceAttributes", "ScopeName", "LogAttributes",
-    "LogFormat", "TemplateId", "Template", "IngestFlags", "KafkaTopic", "KafkaPartition",
-    "KafkaOffset", "KafkaEventIndex",
+    "Timestamp",
+    "TimestampTime",
+    "TraceId",
+    "SpanId",
+    "TraceFlags",
+    "SeverityText",
+    "SeverityNumber",
+    "ServiceName",
+    "Body",
+    "ResourceAttributes",
+    "ScopeName",
+    "LogAttributes",
+    "LogFormat",
+    "TemplateId",
+    "Template",
+    "IngestFlags",
+    "KafkaTopic",
+    "KafkaPartition",
+    "KafkaOffset",
+    "KafkaEventIndex",
 ]
 
 
-def _row(minutes_ago: float, service: str, severity: int, body: str, template: int,
-         attributes: dict[str, str] | None = None) -> list[object]:
+def _row(
+    minutes_ago: float,
+    service: str,
+    severity: int,
+    body: str,
+    template: int,
+    attributes: dict[str, str] | None = None,
+) -> list[object]:
     """A row in COLUMNS order."""
     ts = NOW - timedelta(minutes=minutes_ago)
     ns = int(ts.timestamp()) * 1_000_000_000
     text = {1: "TRACE", 5: "DEBUG", 9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}[severity]
-    return [ns, ns // 1_000_000_000, "", "", 0, text, severity, service, body,
-            {"service.name": service}, "", attributes or {}, "json", template,
-            f"template {template}", [], "t", 0, 0, 0]
+    return [
+        ns,
+        ns // 1_000_000_000,
+        "",
+        "",
+        0,
+        text,
+        severity,
+        service,
+        body,
+        {"service.name": service},
+        "",
+        attributes or {},
+        "json",
+        template,
+        f"template {template}",
+        [],
+        "t",
+        0,
+        0,
+        0,
+    ]
 
 
 def _known_rows() -> list[list[object]]:
@@ -38,12 +79,22 @@ def _known_rows() -> list[list[object]]:
     # checkout: 6 requests with known durations (ms 100..600), 2 of them errors, users u1/u2.
     for i in range(6):
         failed = i >= 4
-        rows.append(_row(5 + i / 10, "checkout", 17 if failed else 9, f"GET /api/items/{i}",
-                         1 + failed,
-                         {"http.request.method": "GET", "url.path": f"/api/items/{i}",
-                          "http.response.status_code": "500" if failed else "200",
-                          "http.server.request.duration": f"{(i + 1) / 10:.1f}",
-                          "user.id": "u1" if i % 2 else "u2"}))
+        rows.append(
+            _row(
+                5 + i / 10,
+                "checkout",
+                17 if failed else 9,
+                f"GET /api/items/{i}",
+                1 + failed,
+                {
+                    "http.request.method": "GET",
+                    "url.path": f"/api/items/{i}",
+                    "http.response.status_code": "500" if failed else "200",
+                    "http.server.request.duration": f"{(i + 1) / 10:.1f}",
+                    "user.id": "u1" if i % 2 else "u2",
+                },
+            )
+        )
     # payments: a burst of 12 errors in one minute, one template, and 3 debug lines.
     rows += [_row(20, "payments", 17, f"timeout after {i} ms", 7) for i in range(12)]
     rows += [_row(30, "payments", 5, "cache warm", 8) for _ in range(3)]
@@ -57,8 +108,7 @@ def known(clickhouse):  # type: ignore[no-untyped-def]
 
 
 def _params(**extra: object) -> reports.Params:
-    return reports.Params(since=NOW - timedelta(hours=1), until=NOW + timedelta(minutes=1),
-                          **extra)  # type: ignore[arg-type]
+    return reports.Params(since=NOW - timedelta(hours=1), until=NOW + timedelta(minutes=1), **extra)  # type: ignore[arg-type]
 
 
 def _report(client, name: str, **extra: object) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -70,31 +120,45 @@ def _report(client, name: str, **extra: object) -> list[dict[str, object]]:  # t
 
 def test_views_match_counts_computed_from_otel_logs(pipeline_settings, clickhouse, worker):
     produced = run(produce(pipeline_settings, SampleTraffic(seed=5).lines(1500)))
-    wait_for(lambda: clickhouse.query("SELECT count() FROM otel_logs").result_rows[0][0]
-             >= produced.count, 90, "sample rows", worker)
+    wait_for(
+        lambda: (
+            clickhouse.query("SELECT count() FROM otel_logs").result_rows[0][0] >= produced.count
+        ),
+        90,
+        "sample rows",
+        worker,
+    )
 
     def same(view_sql: str, direct_sql: str) -> None:
         view = sorted(clickhouse.query(view_sql).result_rows)
         direct = sorted(clickhouse.query(direct_sql).result_rows)
         assert view and view == direct
 
-    same("SELECT Minute, ServiceName, SeverityNumber, sum(Count) FROM log_minute_counts "
-         "GROUP BY ALL",
-         "SELECT toStartOfMinute(TimestampTime), ServiceName, SeverityNumber, count() "
-         "FROM otel_logs GROUP BY ALL")
-    same("SELECT ServiceName, TemplateId, sum(Count), min(FirstSeen), max(LastSeen) "
-         "FROM log_error_templates GROUP BY ALL",
-         "SELECT ServiceName, TemplateId, count(), min(Timestamp), max(Timestamp) "
-         "FROM otel_logs WHERE SeverityNumber >= 17 GROUP BY ALL")
-    same("SELECT ServiceName, StatusClass, sum(Requests), sum(TimedRequests) "
-         "FROM http_request_stats GROUP BY ALL",
-         "SELECT ServiceName, concat(substring(LogAttributes['http.response.status_code'], 1, 1),"
-         " 'xx'), count(), countIf(mapContains(LogAttributes, 'http.server.request.duration')) "
-         "FROM otel_logs WHERE mapContains(LogAttributes, 'http.response.status_code') "
-         "GROUP BY ALL")
-    same("SELECT KafkaPartition, sum(Rows) FROM ingest_minute_counts "
-         "WHERE TargetTable = 'otel_logs' GROUP BY ALL",
-         "SELECT KafkaPartition, count() FROM otel_logs GROUP BY ALL")
+    same(
+        "SELECT Minute, ServiceName, SeverityNumber, sum(Count) FROM log_minute_counts "
+        "GROUP BY ALL",
+        "SELECT toStartOfMinute(TimestampTime), ServiceName, SeverityNumber, count() "
+        "FROM otel_logs GROUP BY ALL",
+    )
+    same(
+        "SELECT ServiceName, TemplateId, sum(Count), min(FirstSeen), max(LastSeen) "
+        "FROM log_error_templates GROUP BY ALL",
+        "SELECT ServiceName, TemplateId, count(), min(Timestamp), max(Timestamp) "
+        "FROM otel_logs WHERE SeverityNumber >= 17 GROUP BY ALL",
+    )
+    same(
+        "SELECT ServiceName, StatusClass, sum(Requests), sum(TimedRequests) "
+        "FROM http_request_stats GROUP BY ALL",
+        "SELECT ServiceName, concat(substring(LogAttributes['http.response.status_code'], 1, 1),"
+        " 'xx'), count(), countIf(mapContains(LogAttributes, 'http.server.request.duration')) "
+        "FROM otel_logs WHERE mapContains(LogAttributes, 'http.response.status_code') "
+        "GROUP BY ALL",
+    )
+    same(
+        "SELECT KafkaPartition, sum(Rows) FROM ingest_minute_counts "
+        "WHERE TargetTable = 'otel_logs' GROUP BY ALL",
+        "SELECT KafkaPartition, count() FROM otel_logs GROUP BY ALL",
+    )
     # Merged quantile states give what quantiles over the raw durations give.
     merged = clickhouse.query(
         "SELECT quantilesMerge(0.5, 0.95, 0.99)(Duration) FROM http_request_stats"
@@ -115,7 +179,9 @@ def test_error_reports_on_known_rows(known):
 
     templates = _report(known, "error-templates")
     assert [(t["service"], t["template_id"], t["errors"]) for t in templates] == [
-        ("payments", 7, 12), ("checkout", 2, 2)]
+        ("payments", 7, 12),
+        ("checkout", 2, 2),
+    ]
     assert templates[0]["sample"].startswith("timeout after")
 
     bursts = _report(known, "error-bursts")
@@ -131,7 +197,10 @@ def test_error_reports_on_known_rows(known):
 def test_performance_user_and_top_reports_on_known_rows(known):
     (perf,) = _report(known, "performance")
     assert (perf["service"], perf["operation"], perf["requests"]) == (
-        "checkout", "GET /api/items/:id", 6)
+        "checkout",
+        "GET /api/items/:id",
+        6,
+    )
     assert perf["avg_ms"] == pytest.approx(350.0) and perf["max_ms"] == pytest.approx(600.0)
 
     slowest = _report(known, "slowest", limit=2)
@@ -146,7 +215,10 @@ def test_performance_user_and_top_reports_on_known_rows(known):
     assert (users["u1"]["actions"], users["u2"]["actions"]) == (3, 3)
     (summary, total) = _report(known, "user-summary")
     assert (summary["service"], summary["users"], summary["actions_per_user"]) == (
-        "checkout", 2, 3.0)
+        "checkout",
+        2,
+        3.0,
+    )
     assert total["service"] == "(all)"
 
     top = _report(known, "top", by="ServiceName")
@@ -163,15 +235,19 @@ def test_reports_take_the_service_filter_as_a_parameter(known):
 
 
 def test_retention_keeps_each_severity_its_own_days(pipeline_settings, clickhouse):
-    settings = pipeline_settings.model_copy(update={
-        "retention_days": 30, "retention_days_by_severity": {"DEBUG": 7, "ERROR": 90}})
+    settings = pipeline_settings.model_copy(
+        update={"retention_days": 30, "retention_days_by_severity": {"DEBUG": 7, "ERROR": 90}}
+    )
     assert retention.apply(clickhouse, settings)
     assert retention.apply(clickhouse, settings) == []  # idempotent: nothing to change
 
     # Rows 10 and 40 days old, at DEBUG, INFO and ERROR: after TTL merges only the ones whose
     # severity keeps them longer than their age are left.
-    old = [_row(days * 1440, "svc", sev, f"{days}d {sev}", 0) for days in (10, 40)
-           for sev in (5, 9, 17)]
+    old = [
+        _row(days * 1440, "svc", sev, f"{days}d {sev}", 0)
+        for days in (10, 40)
+        for sev in (5, 9, 17)
+    ]
     clickhouse.insert("otel_logs", old, column_names=COLUMNS)
     clickhouse.command("OPTIMIZE TABLE otel_logs FINAL")
     left = sorted(r[0] for r in clickhouse.query("SELECT Body FROM otel_logs").result_rows)
@@ -179,8 +255,9 @@ def test_retention_keeps_each_severity_its_own_days(pipeline_settings, clickhous
 
     # Back to one retention for everything: whole parts are dropped again.
     assert retention.apply(clickhouse, pipeline_settings)
-    engine = clickhouse.query("SELECT engine_full FROM system.tables WHERE "
-                              "database = currentDatabase() AND name = 'otel_logs'"
-                              ).result_rows[0][0]
+    engine = clickhouse.query(
+        "SELECT engine_full FROM system.tables WHERE "
+        "database = currentDatabase() AND name = 'otel_logs'"
+    ).result_rows[0][0]
     assert "TTL TimestampTime + toIntervalDay(30)" in engine
     assert "ttl_only_drop_parts = 1" in engine

@@ -13,8 +13,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_small_benchmark_reports_every_figure(stack):
     steps: list[str] = []
-    results = bench.run(stack, events=400, latency_rate=200, latency_seconds=2,
-                        step=steps.append)
+    results = bench.run(stack, events=400, latency_rate=200, latency_seconds=2, step=steps.append)
     json.dumps(results)  # the results file must be writable as JSON
     for shape in ("single", "batched", "naive", "two_workers"):
         assert results[shape]["events_per_s"] > 0

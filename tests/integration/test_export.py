@@ -21,8 +21,12 @@ from tests.integration.test_analytics import COLUMNS, _known_rows
 
 pytestmark = pytest.mark.integration
 
-HOSTILE = ("'; DROP TABLE otel_logs; --", "x' OR '1'='1", "back\\slash\\' OR 1=1 --",
-           '"quoted" `ticks`')
+HOSTILE = (
+    "'; DROP TABLE otel_logs; --",
+    "x' OR '1'='1",
+    "back\\slash\\' OR 1=1 --",
+    '"quoted" `ticks`',
+)
 
 
 @pytest.fixture
@@ -51,16 +55,29 @@ def test_export_writes_every_selected_row_in_each_format(cli, tmp_path: Path):
     assert not list(tmp_path.glob("*.part"))
 
     out = tmp_path / "errors.jsonl.gz"
-    result = cli("export", "--since", "2h", "--severity", "error", "--service", "payments",
-                 "--format", "jsonl", "--gzip", "-o", str(out))
+    result = cli(
+        "export",
+        "--since",
+        "2h",
+        "--severity",
+        "error",
+        "--service",
+        "payments",
+        "--format",
+        "jsonl",
+        "--gzip",
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     events = [orjson.loads(line) for line in gzip.decompress(out.read_bytes()).splitlines()]
     assert len(events) == 12
     assert all(e["SeverityText"] == "ERROR" and e["ServiceName"] == "payments" for e in events)
 
     out = tmp_path / "checkout.parquet"
-    result = cli("export", "--since", "2h", "--service", "checkout", "--format", "parquet",
-                 "-o", str(out))
+    result = cli(
+        "export", "--since", "2h", "--service", "checkout", "--format", "parquet", "-o", str(out)
+    )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out)
     assert table.num_rows == 6
@@ -85,22 +102,33 @@ def test_query_and_sql_read_only_output(cli):
     listed = cli("query", "--list")
     assert listed.exit_code == 0 and "error-templates" in listed.output
     errors = _json_lines(cli("query", "errors", "--since", "2h", "--format", "json").output)
-    assert {e["service"]: e["errors"] for e in errors} == {"payments": 12, "checkout": 2,
-                                                          "(all)": 14}
+    assert {e["service"]: e["errors"] for e in errors} == {
+        "payments": 12,
+        "checkout": 2,
+        "(all)": 14,
+    }
     table = cli("query", "top", "--since", "2h", "--by", "ServiceName")
     assert table.exit_code == 0 and "payments" in table.output
 
-    counted = cli("sql", "SELECT ServiceName, count() AS n FROM otel_logs GROUP BY ServiceName "
-              "ORDER BY ServiceName", "--format", "csv")
+    counted = cli(
+        "sql",
+        "SELECT ServiceName, count() AS n FROM otel_logs GROUP BY ServiceName ORDER BY ServiceName",
+        "--format",
+        "csv",
+    )
     assert counted.output.splitlines() == ["ServiceName,n", "checkout,6", "payments,15"]
     refused = cli("sql", "DROP TABLE otel_logs")
     assert isinstance(refused.exception, LogweirError)
     assert "--allow-write" in str(refused.exception)
-    allowed = cli("sql", "ALTER TABLE otel_logs DELETE WHERE ServiceName = 'payments' "
-                  "SETTINGS mutations_sync = 2", "--allow-write")
+    allowed = cli(
+        "sql",
+        "ALTER TABLE otel_logs DELETE WHERE ServiceName = 'payments' SETTINGS mutations_sync = 2",
+        "--allow-write",
+    )
     assert allowed.exit_code == 0, allowed.output
-    assert cli("sql", "SELECT count() AS n FROM otel_logs", "--format", "csv"
-               ).output.splitlines() == ["n", "6"]
+    assert cli(
+        "sql", "SELECT count() AS n FROM otel_logs", "--format", "csv"
+    ).output.splitlines() == ["n", "6"]
 
 
 def test_hostile_filter_values_match_nothing_and_change_nothing(cli, clickhouse, tmp_path):
@@ -112,16 +140,23 @@ def test_hostile_filter_values_match_nothing_and_change_nothing(cli, clickhouse,
             assert all(row.get("rows", 0) == 0 for row in _json_lines(out.output)), out.output
             if name != "errors":
                 assert _json_lines(out.output) == []
-        out = cli("query", "top-attribute", "--since", "2h", "--attribute", value,
-                  "--format", "json")
+        out = cli(
+            "query", "top-attribute", "--since", "2h", "--attribute", value, "--format", "json"
+        )
         assert out.exit_code == 0 and _json_lines(out.output) == [], out.output
 
         path = tmp_path / "hostile.jsonl"
         out = cli("export", "--since", "2h", "--service", value, "-o", str(path))
         assert out.exit_code == 0 and path.read_bytes() == b"", out.output
 
-        out = cli("sql", "SELECT count() AS n FROM otel_logs WHERE ServiceName = {s:String}",
-                  "--param", f"s={value}", "--format", "csv")
+        out = cli(
+            "sql",
+            "SELECT count() AS n FROM otel_logs WHERE ServiceName = {s:String}",
+            "--param",
+            f"s={value}",
+            "--format",
+            "csv",
+        )
         assert out.output.splitlines() == ["n", "0"], out.output
 
         for option in ("--by", "--since", "--until", "--step"):
@@ -136,8 +171,13 @@ def test_hostile_filter_values_match_nothing_and_change_nothing(cli, clickhouse,
 
 def test_cli_errors_are_one_line(pipeline_settings):
     env = {**os.environ, **pipeline_settings.to_env()}
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "query", "no-such-report"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "query", "no-such-report"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stderr.replace("\n", " ").startswith("error: no report named 'no-such-report'")
     assert "Traceback" not in done.stderr

@@ -66,27 +66,44 @@ class Expander:
             return self.options[name] if chosen is None else chosen
 
         def quoted(name: str) -> str:
-            return ",".join("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
-                            for v in values(name))
+            return ",".join(
+                "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values(name)
+            )
 
         sql = re.sub(r"\$\{(\w+):singlequote\}", lambda m: quoted(m.group(1)), sql)
-        return re.sub(r"\$\{?(\w+)\}?(?!\w)",
-                      lambda m: ",".join(values(m.group(1))) if m.group(1) in self.options
-                      else m.group(0), sql)
+        return re.sub(
+            r"\$\{?(\w+)\}?(?!\w)",
+            lambda m: ",".join(values(m.group(1))) if m.group(1) in self.options else m.group(0),
+            sql,
+        )
 
     def _macros(self, sql: str) -> str:
         frm, to = int(self.start.timestamp()), int(self.end.timestamp())
         rules = [
-            (r"\$__timeFilter\(([^)]+)\)",
-             lambda m: f"{m[1]} >= toDateTime({frm}) AND {m[1]} <= toDateTime({to})"),
-            (r"\$__timeFilter_ms\(([^)]+)\)",
-             lambda m: f"{m[1]} >= fromUnixTimestamp64Milli({frm * 1000}) AND "
-                       f"{m[1]} <= fromUnixTimestamp64Milli({to * 1000})"),
-            (r"\$__dateFilter\(([^)]+)\)",
-             lambda m: f"{m[1]} >= toDate('{self.start:%Y-%m-%d}') AND "
-                       f"{m[1]} <= toDate('{self.end:%Y-%m-%d}')"),
-            (r"\$__timeInterval\(([^)]+)\)",
-             lambda m: f"toStartOfInterval(toDateTime({m[1]}), INTERVAL {self.interval_s} second)"),
+            (
+                r"\$__timeFilter\(([^)]+)\)",
+                lambda m: f"{m[1]} >= toDateTime({frm}) AND {m[1]} <= toDateTime({to})",
+            ),
+            (
+                r"\$__timeFilter_ms\(([^)]+)\)",
+                lambda m: (
+                    f"{m[1]} >= fromUnixTimestamp64Milli({frm * 1000}) AND "
+                    f"{m[1]} <= fromUnixTimestamp64Milli({to * 1000})"
+                ),
+            ),
+            (
+                r"\$__dateFilter\(([^)]+)\)",
+                lambda m: (
+                    f"{m[1]} >= toDate('{self.start:%Y-%m-%d}') AND "
+                    f"{m[1]} <= toDate('{self.end:%Y-%m-%d}')"
+                ),
+            ),
+            (
+                r"\$__timeInterval\(([^)]+)\)",
+                lambda m: (
+                    f"toStartOfInterval(toDateTime({m[1]}), INTERVAL {self.interval_s} second)"
+                ),
+            ),
             (r"\$__fromTime\b", lambda m: f"toDateTime({frm})"),
             (r"\$__toTime\b", lambda m: f"toDateTime({to})"),
             (r"\$__interval_s\b", lambda m: str(self.interval_s)),
@@ -111,32 +128,82 @@ def filled(stack) -> Iterator[tuple[object, Expander]]:  # type: ignore[no-untyp
         produced = run(produce(settings, messages))
 
         def stored() -> bool:
-            rows = client.query("SELECT (SELECT count() FROM otel_logs) + "
-                                "(SELECT count() FROM logs_deadletter)").result_rows[0][0]
+            rows = client.query(
+                "SELECT (SELECT count() FROM otel_logs) + (SELECT count() FROM logs_deadletter)"
+            ).result_rows[0][0]
             return rows >= produced.count
 
         wait_for(stored, 120, "sample traffic in ClickHouse", worker)
     finally:
         worker.stop()
     now = datetime.now(UTC)
-    client.insert("alerts", [
-        [now, "firing", "error-burst", "f1", {"service": "payments"}, "payments errors", now, 42.0,
-         now, now],
-        [now, "resolved", "error-burst", "f1", {"service": "payments"}, "payments ok", now, 1.0,
-         now, now],
-    ], column_names=["EventTime", "Status", "Rule", "Fingerprint", "GroupLabels", "Summary",
-                     "StartsAt", "Value", "WindowStart", "WindowEnd"])
-    client.insert("alert_deliveries", [
-        [now, "f1", "firing", now, "ops", 1, "retry", 503, "HTTP 503", 12],
-        [now, "f1", "firing", now, "ops", 2, "sent", 200, "", 8],
-    ], column_names=["AttemptTime", "Fingerprint", "Status", "StartsAt", "Target", "Attempt",
-                     "Outcome", "HttpStatus", "Error", "DurationMs"])
+    client.insert(
+        "alerts",
+        [
+            [
+                now,
+                "firing",
+                "error-burst",
+                "f1",
+                {"service": "payments"},
+                "payments errors",
+                now,
+                42.0,
+                now,
+                now,
+            ],
+            [
+                now,
+                "resolved",
+                "error-burst",
+                "f1",
+                {"service": "payments"},
+                "payments ok",
+                now,
+                1.0,
+                now,
+                now,
+            ],
+        ],
+        column_names=[
+            "EventTime",
+            "Status",
+            "Rule",
+            "Fingerprint",
+            "GroupLabels",
+            "Summary",
+            "StartsAt",
+            "Value",
+            "WindowStart",
+            "WindowEnd",
+        ],
+    )
+    client.insert(
+        "alert_deliveries",
+        [
+            [now, "f1", "firing", now, "ops", 1, "retry", 503, "HTTP 503", 12],
+            [now, "f1", "firing", now, "ops", 2, "sent", 200, "", 8],
+        ],
+        column_names=[
+            "AttemptTime",
+            "Fingerprint",
+            "Status",
+            "StartsAt",
+            "Target",
+            "Attempt",
+            "Outcome",
+            "HttpStatus",
+            "Error",
+            "DurationMs",
+        ],
+    )
     expander = Expander(now - timedelta(hours=1), now + timedelta(minutes=1), 60)
     for path in DASHBOARDS:
         for variable in _variables(path):
             sql = expander.expand(variable["query"]["rawSql"])
             expander.options[variable["name"]] = [
-                str(r[0]) for r in client.query(sql, settings={"readonly": 2}).result_rows]
+                str(r[0]) for r in client.query(sql, settings={"readonly": 2}).result_rows
+            ]
     yield client, expander
     client.command(f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}`")
     client.close()
@@ -144,7 +211,8 @@ def filled(stack) -> Iterator[tuple[object, Expander]]:  # type: ignore[no-untyp
 
 def test_dashboards_are_provisioned_from_the_mounted_folder():
     provider = yaml.safe_load(
-        (ROOT / "deploy/grafana/provisioning/dashboards/logweir.yaml").read_text())["providers"][0]
+        (ROOT / "deploy/grafana/provisioning/dashboards/logweir.yaml").read_text()
+    )["providers"][0]
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     mounts = dict(v.split(":")[:2] for v in compose["services"]["grafana"]["volumes"])
     assert mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
@@ -153,8 +221,9 @@ def test_dashboards_are_provisioned_from_the_mounted_folder():
     assert len(uids) == len(set(uids))
 
 
-@pytest.mark.parametrize(("dashboard", "title", "target"), _targets(),
-                         ids=[f"{d}:{t}" for d, t, _ in _targets()])
+@pytest.mark.parametrize(
+    ("dashboard", "title", "target"), _targets(), ids=[f"{d}:{t}" for d, t, _ in _targets()]
+)
 @pytest.mark.parametrize("selection", ["all", "one"])
 def test_panel_query_returns_what_the_panel_shows(filled, dashboard, title, target, selection):
     client, expander = filled
@@ -162,8 +231,10 @@ def test_panel_query_returns_what_the_panel_shows(filled, dashboard, title, targ
     assert target["datasource"]["uid"] == "logweir-clickhouse"
     assert target["format"] in FORMATS, f"{title}: format {target['format']}"
     # "one": the first value of every variable, so the IN (…) branch of each filter runs too.
-    expander.selected = {name: (None if selection == "all" else values[:1])
-                         for name, values in expander.options.items()}
+    expander.selected = {
+        name: (None if selection == "all" else values[:1])
+        for name, values in expander.options.items()
+    }
     sql = expander.expand(target["rawSql"])
     result = client.query(sql, settings={"readonly": 2})
     assert result.result_rows, f"{title} ({selection}) returned no rows:\n{sql}"

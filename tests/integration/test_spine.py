@@ -22,12 +22,16 @@ def _all_accounted(clickhouse, produced: Produced) -> bool:  # type: ignore[no-u
 
 
 async def _committed(settings: Settings, produced: Produced) -> dict[int, int | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=settings.ingest_group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.ingest_group,
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
-        return {p: await consumer.committed(TopicPartition(produced.topic, p))
-                for p in produced.ranges}
+        return {
+            p: await consumer.committed(TopicPartition(produced.topic, p)) for p in produced.ranges
+        }
     finally:
         await consumer.stop()
 
@@ -35,11 +39,19 @@ async def _committed(settings: Settings, produced: Produced) -> dict[int, int | 
 def test_every_line_becomes_exactly_one_row(pipeline_settings, clickhouse, worker):
     # An hour ago: well inside retention, and visibly the log's own time, not the Kafka time.
     when = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=123456)
-    known = orjson.dumps({
-        "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "level": "warning", "service": "billing",
-        "host": "billing-7", "msg": "card declined", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-        "span_id": "00f067aa0ba902b7", "http": {"status": 402}, "retry": True,
-    })
+    known = orjson.dumps(
+        {
+            "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "level": "warning",
+            "service": "billing",
+            "host": "billing-7",
+            "msg": "card declined",
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "span_id": "00f067aa0ba902b7",
+            "http": {"status": 402},
+            "retry": True,
+        }
+    )
     messages = [(None, known)] + list(SampleTraffic(seed=1).lines(3000))
     produced = run(produce(pipeline_settings, messages))
     assert produced.count == 3001
@@ -58,8 +70,10 @@ def test_every_line_becomes_exactly_one_row(pipeline_settings, clickhouse, worke
     assert (found["SeverityText"], found["SeverityNumber"]) == ("WARN", 13)
     assert found["ServiceName"] == "billing"
     assert found["ResourceAttributes"] == {"service.name": "billing", "host.name": "billing-7"}
-    assert (found["TraceId"], found["SpanId"]) == ("4bf92f3577b34da6a3ce929d0e0e4736",
-                                                  "00f067aa0ba902b7")
+    assert (found["TraceId"], found["SpanId"]) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+    )
     assert found["LogAttributes"] == {"http.status": "402", "retry": "true"}
     assert found["LogFormat"] == "json"
 
@@ -71,8 +85,7 @@ def test_every_line_becomes_exactly_one_row(pipeline_settings, clickhouse, worke
     wait_for(committed_to_end, 30, "offsets committed to the end", worker)
 
 
-def test_bad_input_is_stored_or_dead_lettered_with_a_reason(pipeline_settings, clickhouse,
-                                                            worker):
+def test_bad_input_is_stored_or_dead_lettered_with_a_reason(pipeline_settings, clickhouse, worker):
     inputs = bad_inputs()
     produced = run(produce(pipeline_settings, inputs))
     wait_for(lambda: _all_accounted(clickhouse, produced), 90, "every bad input", worker)
@@ -80,20 +93,27 @@ def test_bad_input_is_stored_or_dead_lettered_with_a_reason(pipeline_settings, c
     assert accounted.messages == len(inputs) and accounted.duplicates == 0
     assert worker.alive()
 
-    reasons = dict(clickhouse.query(
-        "SELECT Reason, count() FROM logs_deadletter GROUP BY Reason").result_rows)
+    reasons = dict(
+        clickhouse.query("SELECT Reason, count() FROM logs_deadletter GROUP BY Reason").result_rows
+    )
     assert reasons == {"empty": 2}
-    flags = dict(clickhouse.query(
-        "SELECT arrayJoin(IngestFlags) AS f, count() FROM otel_logs GROUP BY f").result_rows)
+    flags = dict(
+        clickhouse.query(
+            "SELECT arrayJoin(IngestFlags) AS f, count() FROM otel_logs GROUP BY f"
+        ).result_rows
+    )
     assert flags["truncated"] == 1  # the 5 MB line, cut to max_body_bytes
     assert flags["invalid_utf8"] >= 1
     longest = clickhouse.query("SELECT max(length(Body)) FROM otel_logs").result_rows[0][0]
     assert longest <= pipeline_settings.max_body_bytes
 
     async def read_deadletter_topic() -> list[dict]:
-        consumer = AIOKafkaConsumer(pipeline_settings.topic_deadletter,
-                                    bootstrap_servers=pipeline_settings.kafka_bootstrap,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            pipeline_settings.topic_deadletter,
+            bootstrap_servers=pipeline_settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
         try:
             batches = await consumer.getmany(timeout_ms=5000)

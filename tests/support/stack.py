@@ -44,7 +44,10 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "pipeline.cli", "worker"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
             )
 
     def kill(self) -> None:
@@ -71,8 +74,9 @@ class WorkerProcess:
             return "(no worker log)"
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-              worker: WorkerProcess | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, worker: WorkerProcess | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -10,8 +10,9 @@ import pytest
 from pipeline.export import ExportError, Selection, check, min_severity
 
 
-@pytest.mark.parametrize(("text", "number"), [("ERROR", 17), ("warn", 13), ("Fatal", 21),
-                                              ("trace", 1), ("18", 18)])
+@pytest.mark.parametrize(
+    ("text", "number"), [("ERROR", 17), ("warn", 13), ("Fatal", 21), ("trace", 1), ("18", 18)]
+)
 def test_severity_names_and_numbers(text, number):
     assert min_severity(text) == number
 

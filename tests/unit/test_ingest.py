@@ -11,9 +11,14 @@ from schemas.records import DeadLetter, LogRecord, Severity
 SETTINGS = Settings(max_body_bytes=1024)
 
 
-def process_all(value: bytes, topic: str = "logs.raw", key: bytes | None = None,
-                headers: object = (), timestamp_ms: int = 1_700_000_000_000,
-                settings: Settings = SETTINGS):
+def process_all(
+    value: bytes,
+    topic: str = "logs.raw",
+    key: bytes | None = None,
+    headers: object = (),
+    timestamp_ms: int = 1_700_000_000_000,
+    settings: Settings = SETTINGS,
+):
     ingestor = Ingestor(settings)
     message = ingestor.message(topic, 2, 41, timestamp_ms, value, key, headers)
     return ingestor.process(message)
@@ -82,8 +87,15 @@ def test_dead_letter_json_carries_binary_raw_as_base64():
 
     import orjson
 
-    dead = DeadLetter(reason="empty", detail="d", raw=b"\xff\x00", topic="t", partition=0,
-                      offset=1, timestamp_ms=2)
+    dead = DeadLetter(
+        reason="empty",
+        detail="d",
+        raw=b"\xff\x00",
+        topic="t",
+        partition=0,
+        offset=1,
+        timestamp_ms=2,
+    )
     assert base64.b64decode(orjson.loads(dead.to_json())["raw"]) == b"\xff\x00"
 
 
@@ -92,8 +104,9 @@ def test_ndjson_is_split_into_events_but_a_traceback_is_not():
     assert [r.body for r in process_all(ndjson)] == ["a", "b", "c"]
     pretty = b'{\n  "msg": "one event",\n  "level": "info"\n}'
     assert [r.body for r in process_all(pretty)] == ["one event"]
-    traceback = (b"ERROR boom\nTraceback (most recent call last):\n"
-                 b"  File \"x\", line 1\nKeyError: 'k'")
+    traceback = (
+        b"ERROR boom\nTraceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'k'"
+    )
     assert len(process_all(traceback)) == 1
 
 
@@ -170,10 +183,16 @@ def test_records_older_than_their_retention_are_stored_at_kafka_time():
     assert ancient.timestamp_ns == kafka_ms * 1_000_000 and "time_expired" in ancient.flags
     assert ancient.attributes["logweir.original_time_ns"] == str(5 * 10**9)
     settings = Settings(retention_days=30, retention_days_by_severity={"ERROR": 90})
-    old_error = process(b'{"msg": "x", "level": "error", "ts": %d}' % (1_700_000_000 - 60 * day),
-                        timestamp_ms=kafka_ms, settings=settings)
-    old_info = process(b'{"msg": "x", "level": "info", "ts": %d}' % (1_700_000_000 - 60 * day),
-                       timestamp_ms=kafka_ms, settings=settings)
+    old_error = process(
+        b'{"msg": "x", "level": "error", "ts": %d}' % (1_700_000_000 - 60 * day),
+        timestamp_ms=kafka_ms,
+        settings=settings,
+    )
+    old_info = process(
+        b'{"msg": "x", "level": "info", "ts": %d}' % (1_700_000_000 - 60 * day),
+        timestamp_ms=kafka_ms,
+        settings=settings,
+    )
     assert "time_expired" not in old_error.flags
     assert old_error.timestamp_ns == (1_700_000_000 - 60 * day) * 10**9
     assert "time_expired" in old_info.flags

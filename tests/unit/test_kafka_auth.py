@@ -17,12 +17,18 @@ def test_plaintext_by_default():
 
 
 def test_sasl_scram_over_plaintext():
-    settings = Settings(kafka_security_protocol="SASL_PLAINTEXT",
-                        kafka_sasl_mechanism="SCRAM-SHA-512", kafka_sasl_username="svc",
-                        kafka_sasl_password="pw")
+    settings = Settings(
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="pw",
+    )
     assert client_options(settings) == {
-        "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": "svc", "sasl_plain_password": "pw"}
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "svc",
+        "sasl_plain_password": "pw",
+    }
     credentials = faust_credentials(settings)
     assert isinstance(credentials, faust.SASLCredentials)
     assert credentials.username == "svc" and credentials.ssl_context is None
@@ -31,14 +37,37 @@ def test_sasl_scram_over_plaintext():
 
 def test_tls_with_a_ca_file(tmp_path):
     cert, key = tmp_path / "ca.crt", tmp_path / "ca.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=test"],
-                   check=True, capture_output=True)
-    settings = Settings(kafka_security_protocol="SASL_SSL", kafka_ssl_cafile=cert,
-                        kafka_sasl_username="u", kafka_sasl_password="p")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    settings = Settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_ssl_cafile=cert,
+        kafka_sasl_username="u",
+        kafka_sasl_password="p",
+    )
     options = client_options(settings)
     assert isinstance(options["ssl_context"], ssl.SSLContext)
     assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
     assert isinstance(faust_credentials(settings), faust.SASLCredentials)
-    assert isinstance(faust_credentials(
-        Settings(kafka_security_protocol="SSL", kafka_ssl_cafile=cert)), faust.SSLCredentials)
+    assert isinstance(
+        faust_credentials(Settings(kafka_security_protocol="SSL", kafka_ssl_cafile=cert)),
+        faust.SSLCredentials,
+    )

@@ -18,8 +18,20 @@ KNOWN = {"since", "until", "service", "limit", "by", "attribute", "step"}
 def test_names_are_unique_and_every_report_is_described():
     names = [r.name for r in reports.REPORTS]
     assert len(names) == len(set(names))
-    assert {"errors", "error-templates", "error-bursts", "error-trend", "performance", "slowest",
-            "users", "user-summary", "top", "top-attribute", "severity", "http"} <= set(names)
+    assert {
+        "errors",
+        "error-templates",
+        "error-bursts",
+        "error-trend",
+        "performance",
+        "slowest",
+        "users",
+        "user-summary",
+        "top",
+        "top-attribute",
+        "severity",
+        "http",
+    } <= set(names)
     for report in reports.REPORTS:
         assert report.description and report.columns
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", report.name)
@@ -71,6 +83,8 @@ def test_unknown_report_points_at_the_list():
 
 
 def test_first_line_drops_driver_prefix_and_server_noise():
-    exc = Exception("Received ClickHouse exception, code: 62, server response: Code: 62. "
-                    "DB::Exception: Syntax error (version 26.9.2.1) (for url http://x)\nmore")
+    exc = Exception(
+        "Received ClickHouse exception, code: 62, server response: Code: 62. "
+        "DB::Exception: Syntax error (version 26.9.2.1) (for url http://x)\nmore"
+    )
     assert reports.first_line(exc) == "Code: 62. DB::Exception: Syntax error"

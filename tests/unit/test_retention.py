@@ -8,8 +8,10 @@ from pipeline.errors import SettingsError
 from pipeline.retention import changes, days_by_range, ttl_expression
 from pipeline.settings import Settings
 
-CURRENT = ("MergeTree PARTITION BY toDate(TimestampTime) ORDER BY (ServiceName, TimestampTime) "
-           "TTL {ttl} SETTINGS index_granularity = 8192, ttl_only_drop_parts = {drop}")
+CURRENT = (
+    "MergeTree PARTITION BY toDate(TimestampTime) ORDER BY (ServiceName, TimestampTime) "
+    "TTL {ttl} SETTINGS index_granularity = 8192, ttl_only_drop_parts = {drop}"
+)
 
 
 def test_one_retention_for_all_is_a_plain_ttl():
@@ -17,8 +19,9 @@ def test_one_retention_for_all_is_a_plain_ttl():
 
 
 def test_per_severity_days_become_one_row_level_ttl():
-    settings = Settings(retention_days=30,
-                        retention_days_by_severity={"ERROR": 90, "debug": 7, "INFO": 30})
+    settings = Settings(
+        retention_days=30, retention_days_by_severity={"ERROR": 90, "debug": 7, "INFO": 30}
+    )
     assert days_by_range(settings) == [(5, 8, 7), (17, 20, 90)]
     assert ttl_expression(settings) == (
         "TimestampTime + toIntervalDay(multiIf("
@@ -36,10 +39,13 @@ def test_environment_sets_the_overrides(monkeypatch):
     )
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"ERR": 90}, "unknown severity 'ERR'"),
-    ({"ERROR": 0}, "at least 1 day"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ERR": 90}, "unknown severity 'ERR'"),
+        ({"ERROR": 0}, "at least 1 day"),
+    ],
+)
 def test_bad_overrides_name_the_setting(overrides, message):
     with pytest.raises(SettingsError, match=message) as caught:
         ttl_expression(Settings(retention_days_by_severity=overrides))
@@ -65,4 +71,5 @@ def test_per_severity_retention_deletes_rows_instead_of_dropping_parts():
 def test_a_table_without_ttl_gets_one():
     engine = "MergeTree ORDER BY (ServiceName, TimestampTime) SETTINGS ttl_only_drop_parts = 1"
     assert changes(engine, "TimestampTime + toIntervalDay(30)", Settings()) == [
-        "ALTER TABLE otel_logs MODIFY TTL TimestampTime + toIntervalDay(30)"]
+        "ALTER TABLE otel_logs MODIFY TTL TimestampTime + toIntervalDay(30)"
+    ]

@@ -20,7 +20,10 @@ def test_reads_logweir_prefixed_environment(monkeypatch):
 def test_clickhouse_url_parts():
     settings = Settings(clickhouse_url="https://ch.example.com")
     assert (settings.clickhouse_host, settings.clickhouse_port, settings.clickhouse_secure) == (
-        "ch.example.com", 8443, True)
+        "ch.example.com",
+        8443,
+        True,
+    )
     settings = Settings(clickhouse_url="http://127.0.0.1:18123")
     assert (settings.clickhouse_port, settings.clickhouse_secure) == (18123, False)
 

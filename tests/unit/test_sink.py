@@ -31,9 +31,16 @@ def test_split_keeps_rows_with_their_coordinates():
 
 
 def test_log_row_matches_columns():
-    record = LogRecord(body="b", format="json", timestamp_ns=1_700_000_000_123_456_789,
-                       severity=Severity.ERROR, service="api", host="h1",
-                       attributes={"k": "v"}, flags=["truncated"])
+    record = LogRecord(
+        body="b",
+        format="json",
+        timestamp_ns=1_700_000_000_123_456_789,
+        severity=Severity.ERROR,
+        service="api",
+        host="h1",
+        attributes={"k": "v"},
+        flags=["truncated"],
+    )
     row = dict(zip(LOG_COLUMNS, log_row(record, Message("logs.raw", 3, 77, 0, b"")), strict=True))
     assert row["Timestamp"] == 1_700_000_000_123_456_789
     assert row["TimestampTime"] == 1_700_000_000

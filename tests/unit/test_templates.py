@@ -7,16 +7,24 @@ import pytest
 from pipeline.templates import mask, template_of
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("payment provider timeout after 1234 ms (order 0b7c8a52-3f0e-4c1e-9d7a-2f0c6b1e9a10)",
-     "payment provider timeout after <*> ms (order <*>)"),
-    ("database connection refused: host=10.0.3.7:5432", "database connection refused: host=<*>"),
-    ("user bob@example.com logged in from 2001:db8::1", "user <*> logged in from <*>"),
-    ("took 35ms, 12.5% cpu", "took <*>, <*> cpu"),
-    ("GET /api/items/8812 HTTP/1.1 took 0.012", "GET /api/items/<*> HTTP/<*> took <*>"),
-    ("job worker_17 finished, disk sda", "job <*> finished, disk sda"),
-    ("first line 7\n  File \"x.py\", line 9", "first line <*>"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "payment provider timeout after 1234 ms (order 0b7c8a52-3f0e-4c1e-9d7a-2f0c6b1e9a10)",
+            "payment provider timeout after <*> ms (order <*>)",
+        ),
+        (
+            "database connection refused: host=10.0.3.7:5432",
+            "database connection refused: host=<*>",
+        ),
+        ("user bob@example.com logged in from 2001:db8::1", "user <*> logged in from <*>"),
+        ("took 35ms, 12.5% cpu", "took <*>, <*> cpu"),
+        ("GET /api/items/8812 HTTP/1.1 took 0.012", "GET /api/items/<*> HTTP/<*> took <*>"),
+        ("job worker_17 finished, disk sda", "job <*> finished, disk sda"),
+        ('first line 7\n  File "x.py", line 9', "first line <*>"),
+    ],
+)
 def test_mask(body, expected):
     assert mask(body) == expected
 

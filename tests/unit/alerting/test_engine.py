@@ -52,8 +52,12 @@ def test_under_threshold_never_fires():
 
 
 def test_cooldown_blocks_a_new_firing_and_repeat_renotifies():
-    r = rule(Threshold(type="threshold", count=1), resolve_after_windows=1,
-             cooldown_seconds=100, repeat_seconds=15)
+    r = rule(
+        Threshold(type="threshold", count=1),
+        resolve_after_windows=1,
+        cooldown_seconds=100,
+        repeat_seconds=15,
+    )
     engine = Engine(lateness=0, default_window=W)
     data = {T0: 1}
     assert engine.evaluate(r, seen(data), T0 + 1)[0].status == "firing"
@@ -109,9 +113,17 @@ def test_new_template_fires_per_template_group():
 def test_observe_groups_and_filters_services():
     r = rule(Threshold(type="threshold", count=1), group_by=["severity"])
     r = r.model_copy(update={"match": r.match.model_copy(update={"services": ["api*"]})})
-    obs = observe(r, Windowing(W, W, 0), [
-        ("api", "ERROR", "a", T0 + 1, 2), ("api-2", "ERROR", "b", T0 + 3, 1),
-        ("web", "ERROR", "a", T0 + 1, 50), ("api", "INFO", "a", T0 + 1, 4),
-    ])
+    obs = observe(
+        r,
+        Windowing(W, W, 0),
+        [
+            ("api", "ERROR", "a", T0 + 1, 2),
+            ("api-2", "ERROR", "b", T0 + 3, 1),
+            ("web", "ERROR", "a", T0 + 1, 50),
+            ("api", "INFO", "a", T0 + 1, 4),
+        ],
+    )
     assert {g: s.count(T0, T0 + W, W) for g, s in obs.series.items()} == {
-        (("severity", "ERROR"),): 3, (("severity", "INFO"),): 4}
+        (("severity", "ERROR"),): 3,
+        (("severity", "INFO"),): 4,
+    }

@@ -23,20 +23,31 @@ def test_builtin_burst_rule_is_on_by_default_and_can_be_turned_off(tmp_path):
     assert active(Settings(builtin_burst_rule=False)) == []
 
 
-@pytest.mark.parametrize(("yaml_text", "message"), [
-    ("rules:\n  - name: a\n    condition: {type: threshold, count: 0}\n",
-     "rule 'a', field condition.count: Input should be greater than or equal to 1"),
-    ("rules:\n  - name: b\n    match: {min_severity: loud}\n    condition: {type: burst}\n",
-     "rule 'b', field match.min_severity: Value error, unknown severity 'loud'"),
-    ("rules:\n  - name: c\n    condition: {type: sometimes}\n",
-     "rule 'c', field condition"),
-    ("rules:\n  - name: d\n    condition: {type: threshold, count: 1}\n    colour: red\n",
-     "rule 'd', field colour: Extra inputs are not permitted"),
-    ("rules:\n  - {name: e, condition: {type: threshold, count: 1}}\n"
-     "  - {name: e, condition: {type: threshold, count: 2}}\n", "two rules are named 'e'"),
-    ("rules: [\n", "not valid YAML"),
-    ("- just a list\n", "expected a mapping with a `rules:` list"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "rules:\n  - name: a\n    condition: {type: threshold, count: 0}\n",
+            "rule 'a', field condition.count: Input should be greater than or equal to 1",
+        ),
+        (
+            "rules:\n  - name: b\n    match: {min_severity: loud}\n    condition: {type: burst}\n",
+            "rule 'b', field match.min_severity: Value error, unknown severity 'loud'",
+        ),
+        ("rules:\n  - name: c\n    condition: {type: sometimes}\n", "rule 'c', field condition"),
+        (
+            "rules:\n  - name: d\n    condition: {type: threshold, count: 1}\n    colour: red\n",
+            "rule 'd', field colour: Extra inputs are not permitted",
+        ),
+        (
+            "rules:\n  - {name: e, condition: {type: threshold, count: 1}}\n"
+            "  - {name: e, condition: {type: threshold, count: 2}}\n",
+            "two rules are named 'e'",
+        ),
+        ("rules: [\n", "not valid YAML"),
+        ("- just a list\n", "expected a mapping with a `rules:` list"),
+    ],
+)
 def test_errors_say_file_rule_field_and_what(tmp_path, yaml_text, message):
     path = tmp_path / "rules.yaml"
     path.write_text(yaml_text)
