@@ -33,10 +33,15 @@ def stack() -> Iterator[Settings]:
 
     settings = Settings(**TEST_STACK)  # type: ignore[arg-type]
     broker, clickhouse = Broker(settings), ClickHouseServer(settings)
-    started = [c for c in (broker, clickhouse) if c.start()]
-    yield settings
-    for component in reversed(started):
-        component.stop()
+    started = []
+    try:
+        for component in (broker, clickhouse):
+            if component.start():
+                started.append(component)
+        yield settings
+    finally:
+        for component in reversed(started):
+            component.stop()
 
 
 @pytest.fixture
