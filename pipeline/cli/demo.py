@@ -80,19 +80,29 @@ def _show_results(client, topic: str, accounted, settings: Settings) -> None:  #
         f"\n[bold]{accounted.stored}[/bold] rows stored, [bold]{accounted.dead_lettered}"
         f"[/bold] dead-lettered, {accounted.duplicates} duplicates."
     )
-    by_service = Table(title="rows by service, severity")
-    for column in ("service", "severity", "format", "rows"):
-        by_service.add_column(column, justify="right" if column == "rows" else "left")
-    result = client.query(
-        "SELECT ServiceName, SeverityText, LogFormat, count() AS rows FROM otel_logs "
+    # Service × severity as a grid, then formats: what was stored, at a glance.
+    rows = client.query(
+        "SELECT ServiceName, if(SeverityText = '', '-', SeverityText), count() FROM otel_logs "
         "WHERE TimestampTime >= now() - INTERVAL 15 MINUTE AND KafkaTopic = {topic:String} "
-        "GROUP BY ServiceName, SeverityNumber, SeverityText, LogFormat "
-        "ORDER BY ServiceName, SeverityNumber, LogFormat",
+        "GROUP BY ALL",
         parameters={"topic": topic},
-    )
-    for service, severity, fmt, rows in result.result_rows:
-        by_service.add_row(service, severity or "-", fmt, str(rows))
-    console.print(by_service)
+    ).result_rows
+    levels = ["-", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    present = [lvl for lvl in levels if any(r[1] == lvl for r in rows)]
+    grid = Table(title="rows by service and severity (last 15 minutes)")
+    grid.add_column("service")
+    for level in present:
+        grid.add_column(level, justify="right")
+    counts = {(service, level): n for service, level, n in rows}
+    for service in sorted({r[0] for r in rows}):
+        grid.add_row(service, *(str(counts.get((service, lvl), 0)) for lvl in present))
+    console.print(grid)
+    formats = client.query(
+        "SELECT LogFormat, count() FROM otel_logs WHERE TimestampTime >= now() - INTERVAL "
+        "15 MINUTE AND KafkaTopic = {topic:String} GROUP BY LogFormat ORDER BY count() DESC",
+        parameters={"topic": topic},
+    ).result_rows
+    console.print("formats detected: " + ", ".join(f"{fmt} {n}" for fmt, n in formats))
     dead = client.query(
         "SELECT Reason, count(), any(Detail) FROM logs_deadletter "
         "WHERE ReceivedAt >= now() - INTERVAL 15 MINUTE GROUP BY Reason ORDER BY Reason"

@@ -33,6 +33,7 @@ def test_demo_publishes_stores_and_shows_results(stack):
         + out.split(" rows stored, ")[1].split()[:1]
     )
     assert stored + dead == 800 + 11
-    assert "rows by service, severity" in out
+    assert "rows by service and severity" in out
+    assert "formats detected: " in out
     assert "empty" in out  # the dead-letter table with its reason
     assert "logweir stack down" in out
