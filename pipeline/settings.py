@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     # Sink batching: a batch is flushed at this many events or after this many seconds.
     sink_batch_size: int = Field(20000, ge=1)
     # …or at this many bytes of raw messages: a shipper's message may hold many events.
-    sink_batch_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    sink_batch_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     sink_linger_seconds: float = Field(0.25, gt=0)
     # A ClickHouse that is down is retried with exponential backoff up to this delay, forever.
     sink_retry_max_seconds: float = Field(30.0, gt=0)

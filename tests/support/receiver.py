@@ -28,6 +28,8 @@ class Receiver:
     """`respond(path, n)` decides the status of the n-th request (1-based) to `path`."""
 
     respond: Callable[[str, int], int] = lambda path, n: 200
+    # Seconds to wait before answering the n-th request to a path (a slow or hung receiver).
+    delay: Callable[[str, int], float] = lambda path, n: 0.0
     requests: list[Received] = field(default_factory=list)
     port: int = 0
 
@@ -45,6 +47,7 @@ class Receiver:
             body = await request.read()
             self.requests.append(Received(request.path, dict(request.headers), body, time.time()))
             n = len(self.on(request.path))
+            await asyncio.sleep(self.delay(request.path, n))
             return web.Response(status=self.respond(request.path, n), text="ok")
 
         async def serve() -> None:
