@@ -74,34 +74,7 @@ def register(
         telemetry.delivery_attempted(attempt)
         a = attempt.alert
         try:
-            await asyncio.to_thread(
-                client().insert,
-                "alert_deliveries",
-                [
-                    (
-                        a.fingerprint,
-                        a.status,
-                        a.starts_at,
-                        attempt.target,
-                        attempt.attempt,
-                        attempt.outcome,
-                        attempt.http_status,
-                        attempt.error,
-                        attempt.duration_ms,
-                    )
-                ],
-                column_names=(
-                    "Fingerprint",
-                    "Status",
-                    "StartsAt",
-                    "Target",
-                    "Attempt",
-                    "Outcome",
-                    "HttpStatus",
-                    "Error",
-                    "DurationMs",
-                ),
-            )
+            await asyncio.to_thread(store.record_delivery, client(), attempt)
         except (LogweirError, ClickHouseError, OSError) as exc:
             clients.clear()
             log.warning(
@@ -114,22 +87,10 @@ def register(
 
     async def already_sent(alert: Alert, target: str) -> bool:
         try:
-            result = await asyncio.to_thread(
-                client().query,
-                "SELECT count() FROM alert_deliveries WHERE Fingerprint = {f:String} "
-                "AND Status = {s:String} AND StartsAt = {t:DateTime64(3)} "
-                "AND Target = {n:String} AND Outcome = 'sent'",
-                parameters={
-                    "f": alert.fingerprint,
-                    "s": alert.status,
-                    "t": alert.starts_at,
-                    "n": target,
-                },
-            )
+            return await asyncio.to_thread(store.delivered, client(), alert, target)
         except (LogweirError, ClickHouseError, OSError):
             clients.clear()
             return False  # unknown: deliver (at least once) rather than risk never
-        return bool(result.result_rows[0][0])
 
     notifier = Notifier(settings, record, already_sent)
 

@@ -108,25 +108,40 @@ class Engine:
         windowing = self.windowing(rule)
         # Enough windows for the trigger and for resolving, plus the ones still within lateness.
         extra = math.ceil((windowing.size + windowing.lateness) / windowing.hop)
-        windows = windowing.recent(now, max(rule.of_windows, rule.resolve_after_windows) + extra)
+        windows = windowing.recent(now, rule.of_windows + rule.resolve_after_windows + extra)
+        closed = [windowing.closed(w, now) for w in windows]
+        # A window is judged while it can still change (open, or within lateness) and once
+        # more as the newest closed one: rows of a burst may reach ClickHouse after the
+        # window they belong to has ended.
+        newest_closed = max((i for i, c in enumerate(closed) if c), default=None)
+        candidates = [i for i, c in enumerate(closed) if not c]
+        if newest_closed is not None:
+            candidates.append(newest_closed)
         groups = set(seen.series) | set(seen.new_groups)
         groups |= {g for (name, g), s in self.states.items() if name == rule.name and s.firing}
         alerts = []
         for group in sorted(groups):
             series = seen.series.get(group, Series())
             truths = [self._holds(rule, windowing, series, w, seen, group, now) for w in windows]
-            closed_truths = [
-                t for w, t in zip(windows, truths, strict=True) if windowing.closed(w, now)
+            fired_at = [
+                i
+                for i in candidates
+                if sum(truths[max(0, i - rule.of_windows + 1) : i + 1]) >= rule.trigger_windows
             ]
-            # Absence is only known for closed windows; counts may fire on the open one.
-            judged = closed_truths if isinstance(rule.condition, Absence) else truths
-            fire = sum(judged[-rule.of_windows :]) >= rule.trigger_windows
-            closed = closed_truths[-rule.resolve_after_windows :]
-            quiet = not truths[-1] and len(closed) == rule.resolve_after_windows and not any(closed)
-            value = float(
-                series.count(*windows[-1], windowing.granularity) or seen.new_groups.get(group, 0)
+            closed_truths = [t for t, c in zip(truths, closed, strict=True) if c]
+            recent_closed = closed_truths[-rule.resolve_after_windows :]
+            quiet = (
+                not any(t for t, c in zip(truths, closed, strict=True) if not c)
+                and len(recent_closed) == rule.resolve_after_windows
+                and not any(recent_closed)
             )
-            alert = self._transition(rule, group, fire, quiet, value, windows[-1], seen, now)
+            at = max(fired_at, key=lambda i: windows[i][0]) if fired_at else len(windows) - 1
+            value = float(
+                series.count(*windows[at], windowing.granularity) or seen.new_groups.get(group, 0)
+            )
+            alert = self._transition(
+                rule, group, bool(fired_at), quiet, value, windows[at], seen, now
+            )
             if alert is not None:
                 alerts.append(alert)
         return alerts

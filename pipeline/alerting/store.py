@@ -5,6 +5,7 @@ from __future__ import annotations
 from clickhouse_connect.driver.client import Client
 
 from pipeline.alerting.engine import Engine, GroupState
+from pipeline.notifier import Attempt
 from schemas.alerting import Alert, AlertRule
 
 ALERT_COLUMNS = (
@@ -21,6 +22,57 @@ ALERT_COLUMNS = (
     "WindowStart",
     "WindowEnd",
 )
+
+
+DELIVERY_COLUMNS = (
+    "Fingerprint",
+    "Status",
+    "StartsAt",
+    "Target",
+    "Attempt",
+    "Outcome",
+    "HttpStatus",
+    "Error",
+    "DurationMs",
+)
+
+
+def record_delivery(client: Client, attempt: Attempt) -> None:
+    a = attempt.alert
+    client.insert(
+        "alert_deliveries",
+        [
+            (
+                a.fingerprint,
+                a.status,
+                a.starts_at,
+                attempt.target,
+                attempt.attempt,
+                attempt.outcome,
+                attempt.http_status,
+                attempt.error,
+                attempt.duration_ms,
+            )
+        ],
+        column_names=DELIVERY_COLUMNS,
+    )
+
+
+def delivered(client: Client, alert: Alert, target: str) -> bool:
+    """Whether this (fingerprint, status, start) already reached `target`."""
+    return bool(
+        client.query(
+            "SELECT count() FROM alert_deliveries WHERE Fingerprint = {f:String} "
+            "AND Status = {s:String} AND StartsAt = {t:DateTime64(3)} "
+            "AND Target = {n:String} AND Outcome = 'sent'",
+            parameters={
+                "f": alert.fingerprint,
+                "s": alert.status,
+                "t": alert.starts_at,
+                "n": target,
+            },
+        ).result_rows[0][0]
+    )
 
 
 def record(client: Client, alerts: list[Alert]) -> None:

@@ -9,33 +9,13 @@ import pytest
 from pipeline import reports, retention
 from pipeline.producer import produce
 from pipeline.sample import SampleTraffic
+from pipeline.sink import LOG_COLUMNS
 from tests.support.stack import run, wait_for
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-COLUMNS = [
-    "Timestamp",
-    "TimestampTime",
-    "TraceId",
-    "SpanId",
-    "TraceFlags",
-    "SeverityText",
-    "SeverityNumber",
-    "ServiceName",
-    "Body",
-    "ResourceAttributes",
-    "ScopeName",
-    "LogAttributes",
-    "LogFormat",
-    "TemplateId",
-    "Template",
-    "IngestFlags",
-    "KafkaTopic",
-    "KafkaPartition",
-    "KafkaOffset",
-    "KafkaEventIndex",
-]
+COLUMNS = list(LOG_COLUMNS)
 
 
 def _row(

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from pipeline import migrations
+from pipeline.alerting.store import DELIVERY_COLUMNS
 from pipeline.clickhouse import connect
 from pipeline.producer import produce
 from pipeline.sample import SampleTraffic
@@ -184,18 +185,7 @@ def filled(stack) -> Iterator[tuple[object, Expander]]:  # type: ignore[no-untyp
             [now, "f1", "firing", now, "ops", 1, "retry", 503, "HTTP 503", 12],
             [now, "f1", "firing", now, "ops", 2, "sent", 200, "", 8],
         ],
-        column_names=[
-            "AttemptTime",
-            "Fingerprint",
-            "Status",
-            "StartsAt",
-            "Target",
-            "Attempt",
-            "Outcome",
-            "HttpStatus",
-            "Error",
-            "DurationMs",
-        ],
+        column_names=["AttemptTime", *DELIVERY_COLUMNS],
     )
     expander = Expander(now - timedelta(hours=1), now + timedelta(minutes=1), 60)
     for path in DASHBOARDS:

@@ -127,3 +127,16 @@ def test_observe_groups_and_filters_services():
         (("severity", "ERROR"),): 3,
         (("severity", "INFO"),): 4,
     }
+
+
+def test_a_burst_seen_only_after_its_window_ended_still_fires():
+    # The rows reach ClickHouse after the window they belong to has ended.
+    r = rule(Threshold(type="threshold", count=5))
+    late = Engine(lateness=2, default_window=W)
+    (alert,) = late.evaluate(r, seen({T0 + 9: 6}), T0 + W + 1)  # ended 1 s ago, within lateness
+    assert (alert.status, alert.value, alert.window_start.timestamp()) == ("firing", 6, T0)
+    later = Engine(lateness=2, default_window=W)
+    (alert,) = later.evaluate(r, seen({T0 + 9: 6}), T0 + W + 5)  # now the newest closed one
+    assert alert.status == "firing"
+    older = Engine(lateness=2, default_window=W)
+    assert older.evaluate(r, seen({T0 + 9: 6}), T0 + 3 * W) == []  # long gone: not news
