@@ -15,7 +15,7 @@ from pipeline.errors import LogweirError
 from pipeline.producer import Produced, produce
 from pipeline.sample import SampleTraffic
 from pipeline.stack import ClickHouseServer
-from tests.support.stack import wait_for
+from tests.support.stack import merged, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -47,20 +47,16 @@ def test_worker_waits_out_a_clickhouse_outage(stack, pipeline_settings, worker):
         if not server.running():
             server.start()
 
-    # Only this test writes to its topic: every offset from 0 to the last is one of ours.
-    total = sum(p.count for p in produced)
-    merged = Produced(pipeline_settings.topic_raw, count=total)
-    for p in produced:
-        for partition, (_, hi) in p.ranges.items():
-            merged.ranges[partition] = (0, max(hi, merged.ranges.get(partition, (0, hi))[1]))
+    everything = merged(pipeline_settings.topic_raw, produced)
+    total = everything.count
 
     wait_for(
-        lambda: _messages_stored(pipeline_settings, merged) >= total,
+        lambda: _messages_stored(pipeline_settings, everything) >= total,
         120,
         f"all {total} messages after the outage",
         worker,
     )
-    final = account(connect(pipeline_settings), merged)
+    final = account(connect(pipeline_settings), everything)
     assert (final.messages, final.duplicates) == (total, 0)
     assert final.stored + final.dead_lettered == total
     assert "retrying" in worker.log_path.read_text()

@@ -13,7 +13,7 @@ import pytest
 from pipeline.accounting import account
 from pipeline.producer import Produced, produce
 from pipeline.sample import SampleTraffic
-from tests.support.stack import wait_for
+from tests.support.stack import merged, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,13 +52,12 @@ def test_memory_levels_off_under_sustained_load(pipeline_settings, clickhouse, w
         stop.set()
         producer.join()
 
-    total = sum(p.count for p in produced)
-    merged = Produced(pipeline_settings.topic_raw, count=total)
-    for p in produced:
-        for partition, (_, hi) in p.ranges.items():
-            merged.ranges[partition] = (0, max(hi, merged.ranges.get(partition, (0, hi))[1]))
-    wait_for(lambda: account(clickhouse, merged).messages >= total, 120, "every message", worker)
-    assert account(clickhouse, merged).duplicates == 0
+    everything = merged(pipeline_settings.topic_raw, produced)
+    total = everything.count
+    wait_for(
+        lambda: account(clickhouse, everything).messages >= total, 120, "every message", worker
+    )
+    assert account(clickhouse, everything).duplicates == 0
 
     # After warm-up, the last third of the run may not sit clearly above the middle third.
     third = len(samples) // 3

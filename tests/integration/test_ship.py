@@ -169,41 +169,13 @@ def test_follow_mode_picks_up_new_lines_and_files_and_resumes_after_a_stop(
 def test_errors_are_one_line_with_the_fix(tmp_path):
     # Wide enough that rich does not wrap the line.
     env = {**os.environ, "LOGWEIR_KAFKA_BOOTSTRAP": "127.0.0.1:1", "COLUMNS": "400"}
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "ship",
-            "--once",
-            "--state",
-            str(tmp_path / "p.json"),
-            str(tmp_path / "nothing-*.log"),
-        ],
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
+    missing = ship_once(tmp_path, str(tmp_path / "nothing-*.log"), env)
     assert missing.returncode == 1
     assert missing.stderr.decode().count("\n") == 1
     assert "no file matches" in missing.stderr.decode()
 
     (tmp_path / "a.log").write_text("line\n")
-    down = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "ship",
-            "--once",
-            "--state",
-            str(tmp_path / "p.json"),
-            str(tmp_path / "a.log"),
-        ],
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
+    down = ship_once(tmp_path, str(tmp_path / "a.log"), env)
     assert down.returncode == 1
     assert down.stderr.decode().count("\n") == 1
     assert "Kafka at 127.0.0.1:1 is not answering" in down.stderr.decode()
@@ -216,3 +188,17 @@ def test_errors_are_one_line_with_the_fix(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2
+
+
+def ship_once(tmp_path, pattern: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "ship",
+        "--once",
+        "--state",
+        str(tmp_path / "p.json"),
+        pattern,
+    ]
+    return subprocess.run(command, env=env, capture_output=True, timeout=60)

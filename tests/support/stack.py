@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.producer import Produced
 from pipeline.settings import Settings
 
 
@@ -90,3 +91,13 @@ def wait_for(
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
+
+
+def merged(topic: str, batches: list[Produced]) -> Produced:
+    """One Produced for many produce() calls to a topic only this test writes to: every offset
+    from 0 to the last one of each partition is one of ours."""
+    result = Produced(topic, count=sum(p.count for p in batches))
+    for p in batches:
+        for partition, (_, hi) in p.ranges.items():
+            result.ranges[partition] = (0, max(hi, result.ranges.get(partition, (0, hi))[1]))
+    return result
