@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
+from clickhouse_connect.datatypes.base import ClickHouseType
+from clickhouse_connect.driver import options as insert_options
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
@@ -173,6 +175,21 @@ class ClickHouseSink:
         self._settings = settings
         # (table, topic, partition) -> highest offset known to be stored.
         self._stored_up_to: dict[tuple[str, str, int], int] = {}
+        self._types: dict[str, Sequence[ClickHouseType]] = {}
+        # clickhouse-connect imports pandas, when installed, on its first insert (to check
+        # for DataFrames): done now, at start-up, not while the first batch waits (~0.3 s).
+        insert_options.pd  # noqa: B018
+
+    def _column_types(
+        self, client: Client, table: str, columns: Sequence[str]
+    ) -> Sequence[ClickHouseType]:
+        # Asked once per table instead of the DESCRIBE query clickhouse-connect sends before
+        # every insert that does not name its types.
+        types = self._types.get(table)
+        if types is None:
+            types = client.create_insert_context(table, columns).column_types
+            self._types[table] = types
+        return types
 
     def forget_progress(self) -> None:
         """Drop cached offsets: after a rebalance another worker may have stored more."""
@@ -256,8 +273,12 @@ class ClickHouseSink:
                 f"insert {len(pending.rows)} rows into {pending.table}",
                 lambda client: client.insert(
                     pending.table,
-                    pending.rows,
+                    # Column-oriented: clickhouse-connect then writes each column without
+                    # pivoting rows in Python, half the client CPU per row (measured).
+                    list(zip(*pending.rows, strict=True)),
                     column_names=columns,
+                    column_types=self._column_types(client, pending.table, columns),
+                    column_oriented=True,
                     settings={"insert_deduplication_token": token},
                 ),
             )

@@ -8,8 +8,10 @@ from functools import lru_cache
 
 # A variable is a token with a digit or an "@" in it (as in Drain, where such tokens are the
 # parameters) and becomes "<*>"; "/" and quotes end a token so paths keep their fixed parts.
-# One C-level substitution with no Python callback: about 1 µs a line.
-_VARIABLE = re.compile(r"[\w.:@+%-]*[\d@][\w.:@+%-]*")
+# One C-level substitution with no Python callback. The lookbehind lets a match start only
+# where a token starts: without it every position inside a digit-free word was tried again
+# (twice as slow, same result).
+_VARIABLE = re.compile(r"(?<![\w.:@+%-])[\w.:@+%-]*[\d@][\w.:@+%-]*")
 # Only the head of the first line defines the template: stack traces and payloads vary.
 _HEAD = 300
 
