@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import faust
@@ -23,6 +22,8 @@ class Prepared:
     """A parsed batch, waiting for its turn to be written."""
 
     tally: Tally
+    # The (topic, partition) pairs the batch came from.
+    partitions: frozenset[tuple[str, int]]
     items: list[tuple[Message, int, LogRecord | DeadLetter]] = field(default_factory=list)
 
 
@@ -34,7 +35,7 @@ def register(
 
     def prepare(records: list[ConsumerRecord]) -> Prepared:
         tally = Tally(messages=Counter(r.topic for r in records))
-        prepared = Prepared(tally)
+        prepared = Prepared(tally, frozenset((r.topic, r.partition) for r in records))
         for r in records:
             message = ingestor.message(
                 r.topic, r.partition, r.offset, r.timestamp, r.value, r.key, r.headers
@@ -50,8 +51,12 @@ def register(
                     prepared.items.append((message, index, outcome))
         return prepared
 
-    async def write(prepared: Prepared, owned: Callable[[str, int], bool]) -> None:
-        items = [i for i in prepared.items if owned(i[0].topic, i[0].partition)]
+    async def write(prepared: Prepared, owned: frozenset[tuple[str, int]]) -> None:
+        items = (
+            prepared.items
+            if prepared.partitions <= owned
+            else [i for i in prepared.items if (i[0].topic, i[0].partition) in owned]
+        )
         result = await sink.write(items)
         letters = [o for _, _, o in items if isinstance(o, DeadLetter)] + result.rejected
         for letter in letters:

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Prepare = Callable[[list[ConsumerRecord]], T]
-Write = Callable[[T, Callable[[str, int], bool]], Awaitable[None]]
+# The prepared batch and the (topic, partition) pairs this worker still owns.
+Write = Callable[[T, frozenset[tuple[str, int]]], Awaitable[None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -58,7 +59,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
     `prepare` (CPU: parse, enrich, build rows) of the next batch runs while `write` (I/O: the
     ClickHouse insert) of the previous one is still under way, so both cores stay busy; writes
     and their commits stay strictly in order, one at a time, which the sink's stored-offset
-    marks rely on. `write` gets an `owned(topic, partition)` check: records of partitions
+    marks rely on. `write` gets the (topic, partition) pairs still owned: records of partitions
     revoked meanwhile are another worker's and must not be written.
     """
 
@@ -111,6 +112,8 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         in_flight: asyncio.Future[None] | None = None
         while not self.should_stop:
             batch: list[ConsumerRecord] = []
+            # The offset to commit per partition: one past the last record of the batch.
+            ends: dict[TopicPartition, int] = {}
             deadline = None
             batch_bytes = 0
             while len(batch) < size and batch_bytes < max_bytes:
@@ -118,8 +121,9 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                 fetched = await self.consumer.getmany(
                     timeout_ms=int(wait * 1000), max_records=size - len(batch)
                 )
-                for records in fetched.values():
+                for tp, records in fetched.items():
                     batch.extend(records)
+                    ends[tp] = records[-1].offset + 1
                     batch_bytes += sum(len(r.value or b"") for r in records)
                 if batch and deadline is None:
                     deadline = time.monotonic() + linger
@@ -130,28 +134,25 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             prepared = self.prepare(batch)
             if in_flight is not None:
                 await in_flight
-            in_flight = asyncio.ensure_future(self._write_and_commit(prepared, batch))
+            in_flight = asyncio.ensure_future(self._write_and_commit(prepared, ends))
+            # Let the write reach its insert thread now: getmany often returns without
+            # yielding, and the next prepare would then hold the loop before the insert began.
+            await asyncio.sleep(0)
         if in_flight is not None:
             await in_flight
 
-    async def _write_and_commit(self, prepared: T, batch: list[ConsumerRecord]) -> None:
+    async def _write_and_commit(self, prepared: T, ends: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None
         async with self.batch_lock:
             owned = self.consumer.assignment()
-            await self.write(prepared, lambda topic, p: TopicPartition(topic, p) in owned)
-            await self._commit([r for r in batch if TopicPartition(r.topic, r.partition) in owned])
-
-    async def _commit(self, batch: list[ConsumerRecord]) -> None:
-        assert self.consumer is not None
-        if not batch:
-            return
-        offsets: dict[TopicPartition, int] = {}
-        for record in batch:
-            tp = TopicPartition(record.topic, record.partition)
-            if record.offset + 1 > offsets.get(tp, -1):
-                offsets[tp] = record.offset + 1
-        try:
-            await self.consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # The rows are stored; a replay of this batch is skipped by the sink's offsets.
-            log.warning("offset commit failed (%s): the batch will be read again and skipped", exc)
+            await self.write(prepared, frozenset((tp.topic, tp.partition) for tp in owned))
+            offsets = {tp: offset for tp, offset in ends.items() if tp in owned}
+            if not offsets:
+                return
+            try:
+                await self.consumer.commit(offsets)
+            except (CommitFailedError, KafkaError) as exc:
+                # The rows are stored; a replay of this batch is skipped by the sink's offsets.
+                log.warning(
+                    "offset commit failed (%s): the batch will be read again and skipped", exc
+                )

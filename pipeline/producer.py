@@ -32,8 +32,13 @@ async def produce(
     on_progress: Callable[[int], None] | None = None,
     window: int = 5000,
     headers: list[tuple[str, bytes]] | None = None,
+    spread: bool = False,
 ) -> Produced:
-    """Send (key, value) pairs with acks=all; returns where each landed once all are acked."""
+    """Send (key, value) pairs with acks=all; returns where each landed once all are acked.
+
+    `spread` sends to the partitions in turn instead of by key: with a handful of keys (five
+    services on four partitions) some partitions, and so some workers, get double shares.
+    """
     produced = Produced(topic or settings.topic_raw)
     producer = new_producer(
         settings.kafka_bootstrap, settings.max_message_bytes, client_options(settings), linger_ms=10
@@ -49,9 +54,13 @@ async def produce(
                 on_progress(len(pending))
             pending.clear()
 
-        for key, value in messages:
+        partitions = sorted(await producer.partitions_for(produced.topic)) if spread else []
+        for i, (key, value) in enumerate(messages):
+            partition = partitions[i % len(partitions)] if partitions else None
             pending.append(
-                await producer.send(produced.topic, value=value, key=key, headers=headers)
+                await producer.send(
+                    produced.topic, value=value, key=key, headers=headers, partition=partition
+                )
             )
             if len(pending) >= window:
                 await drain()
