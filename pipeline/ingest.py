@@ -30,6 +30,7 @@ class Ingestor:
 
     def __init__(self, settings: Settings) -> None:
         self._raw_topic_prefix = f"{settings.topic_raw}."
+        self._topic_suffixes: dict[str, str] = {}
         self._framing = settings.framing
         self._topic_formats = settings.topic_formats
         self._enrichers = enrichment.chain(settings)
@@ -46,21 +47,22 @@ class Ingestor:
         headers: Mapping[str, bytes] | Iterable[tuple[str, bytes | None]] | None,
     ) -> Message:
         """A Message from client-level fields (headers as a mapping or (name, value) pairs)."""
-        items: Iterable[tuple[str, bytes | None]] = (
-            headers.items() if isinstance(headers, Mapping) else (headers or ())
-        )
-        return Message(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            timestamp_ms=timestamp_ms,
-            value=value or b"",
-            key=key,
-            headers={str(k): bytes(v or b"") for k, v in items} if items else {},
-            topic_suffix=topic.removeprefix(self._raw_topic_prefix)
-            if topic.startswith(self._raw_topic_prefix)
-            else "",
-        )
+        # Called for every Kafka message: the common case (no headers, a known topic) takes no
+        # isinstance checks against ABCs and no string work.
+        suffix = self._topic_suffixes.get(topic)
+        if suffix is None:
+            suffix = self._topic_suffixes[topic] = (
+                topic.removeprefix(self._raw_topic_prefix)
+                if topic.startswith(self._raw_topic_prefix)
+                else ""
+            )
+        fields: dict[str, bytes] = {}
+        if headers:
+            items: Iterable[tuple[str, bytes | None]] = (
+                headers.items() if isinstance(headers, Mapping) else headers
+            )
+            fields = {str(k): bytes(v or b"") for k, v in items}
+        return Message(topic, partition, offset, timestamp_ms, value or b"", key, fields, suffix)
 
     def process(self, message: Message) -> list[Outcome]:
         """One outcome per event in the message, in order (index = position in the list)."""

@@ -124,36 +124,57 @@ def deadletter_row(dead: DeadLetter, index: int = 0) -> tuple[object, ...]:
     )
 
 
+# Where each table's rows keep their Kafka topic, partition and offset.
+COORDINATE_COLUMNS = {
+    LOGS_TABLE: tuple(
+        LOG_COLUMNS.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset")
+    ),
+    DEADLETTER_TABLE: tuple(
+        DEADLETTER_COLUMNS.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset")
+    ),
+}
+
+
 @dataclass(slots=True)
 class Pending:
-    """Rows for one table, each with the Kafka coordinates it came from."""
+    """Rows for one table; each row carries the Kafka coordinates it came from."""
 
     table: str
     rows: list[tuple[object, ...]] = field(default_factory=list)
-    # (topic, partition, offset) per row, in the same order.
-    coordinates: list[tuple[str, int, int]] = field(default_factory=list)
+    _spans: dict[tuple[str, int], list[int]] | None = None
 
-    def add(self, row: tuple[object, ...], topic: str, partition: int, offset: int) -> None:
-        self.rows.append(row)
-        self.coordinates.append((topic, partition, offset))
+    def coordinates(self, row: tuple[object, ...]) -> tuple[str, int, int]:
+        t, p, o = COORDINATE_COLUMNS[self.table]
+        return row[t], row[p], row[o]  # type: ignore[return-value]
+
+    def spans(self) -> dict[tuple[str, int], list[int]]:
+        """(topic, partition) → [lowest offset, highest offset, rows]: one pass, then cached."""
+        if self._spans is None:
+            t, p, o = COORDINATE_COLUMNS[self.table]
+            spans: dict[tuple[str, int], list[int]] = {}
+            for row in self.rows:
+                key: tuple[str, int] = (row[t], row[p])  # type: ignore[assignment]
+                offset: int = row[o]  # type: ignore[assignment]
+                span = spans.get(key)
+                if span is None:
+                    spans[key] = [offset, offset, 1]
+                    continue
+                if offset < span[0]:
+                    span[0] = offset
+                elif offset > span[1]:
+                    span[1] = offset
+                span[2] += 1
+            self._spans = spans
+        return self._spans
 
     def token(self) -> str:
         """Deterministic for the same rows: the table and each partition's offset range."""
-        ranges: dict[tuple[str, int], list[int]] = {}
-        for topic, partition, offset in self.coordinates:
-            span = ranges.setdefault((topic, partition), [offset, offset, 0])
-            span[0] = min(span[0], offset)
-            span[1] = max(span[1], offset)
-            span[2] += 1
-        key = ";".join(f"{t}/{p}/{a}-{b}/{n}" for (t, p), (a, b, n) in sorted(ranges.items()))
+        key = ";".join(f"{t}/{p}/{a}-{b}/{n}" for (t, p), (a, b, n) in sorted(self.spans().items()))
         return hashlib.sha1(f"{self.table}|{key}".encode()).hexdigest()
 
     def split(self) -> tuple[Pending, Pending]:
         half = len(self.rows) // 2
-        return (
-            Pending(self.table, self.rows[:half], self.coordinates[:half]),
-            Pending(self.table, self.rows[half:], self.coordinates[half:]),
-        )
+        return Pending(self.table, self.rows[:half]), Pending(self.table, self.rows[half:])
 
 
 @dataclass(slots=True)
@@ -200,23 +221,15 @@ class ClickHouseSink:
     ) -> WriteResult:
         """Store (message, event index, outcome) items; see the module docstring."""
         result = WriteResult()
-        await self._load_progress({(m.topic, m.partition) for m, _, _ in items})
         logs, dead = Pending(LOGS_TABLE), Pending(DEADLETTER_TABLE)
-        stored_up_to = self._stored_up_to
+        log_rows, dead_rows = logs.rows, dead.rows
         for message, index, outcome in items:
-            is_log = type(outcome) is LogRecord
-            target = logs if is_log else dead
-            if message.offset <= stored_up_to.get(
-                (target.table, message.topic, message.partition), -1
-            ):
-                result.skipped += 1
-                continue
-            row = (
-                log_row(cast(LogRecord, outcome), message, index)
-                if is_log
-                else deadletter_row(cast(DeadLetter, outcome), index)
-            )
-            target.add(row, message.topic, message.partition, message.offset)
+            if type(outcome) is LogRecord:
+                log_rows.append(log_row(outcome, message, index))
+            else:
+                dead_rows.append(deadletter_row(cast(DeadLetter, outcome), index))
+        await self._load_progress({key for p in (logs, dead) for key in p.spans()})
+        logs, dead = self._unstored(logs, result), self._unstored(dead, result)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
         if dead.rows:
@@ -228,11 +241,25 @@ class ClickHouseSink:
         self._remember(dead)
         return result
 
+    def _unstored(self, pending: Pending, result: WriteResult) -> Pending:
+        """The rows above the table's stored-offset marks (all of them, unless replaying)."""
+        marks = self._stored_up_to
+        table = pending.table
+        if all(marks.get((table, *key), -1) < low for key, (low, _, _) in pending.spans().items()):
+            return pending
+        kept = Pending(table)
+        for row in pending.rows:
+            topic, partition, offset = pending.coordinates(row)
+            if offset > marks.get((table, topic, partition), -1):
+                kept.rows.append(row)
+        result.skipped += len(pending.rows) - len(kept.rows)
+        return kept
+
     def _remember(self, pending: Pending) -> None:
-        for topic, partition, offset in pending.coordinates:
+        for (topic, partition), (_, high, _) in pending.spans().items():
             key = (pending.table, topic, partition)
-            if offset > self._stored_up_to.get(key, -1):
-                self._stored_up_to[key] = offset
+            if high > self._stored_up_to.get(key, -1):
+                self._stored_up_to[key] = high
 
     async def _load_progress(self, partitions: set[tuple[str, int]]) -> None:
         missing = {
@@ -293,7 +320,7 @@ class ClickHouseSink:
 
     async def _reject(self, pending: Pending, exc: DatabaseError, result: WriteResult) -> None:
         """One row the server refused: store it as a dead letter instead (or drop a bad one)."""
-        topic, partition, offset = pending.coordinates[0]
+        topic, partition, offset = pending.coordinates(pending.rows[0])
         detail = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else repr(exc)
         if pending.table == DEADLETTER_TABLE:
             # A dead letter the server refuses cannot be stored anywhere else: say so loudly.
@@ -314,8 +341,7 @@ class ClickHouseSink:
             timestamp_ms=int(row[0]) // 1_000_000,  # type: ignore[call-overload]
         )
         result.rejected.append(dead)
-        dead_pending = Pending(DEADLETTER_TABLE)
-        dead_pending.add(deadletter_row(dead, index), topic, partition, offset)
+        dead_pending = Pending(DEADLETTER_TABLE, [deadletter_row(dead, index)])
         await self._insert(dead_pending, result)
         result.dead_lettered += 1
 

@@ -30,7 +30,23 @@ def _id(template: str) -> int:
     return int.from_bytes(hashlib.blake2b(template.encode(), digest_size=8).digest(), "big")
 
 
+# Structured logs repeat their messages ("cache miss", "request handled"): a body seen before
+# skips the regex. Only short bodies are kept (long ones rarely repeat), and the cache is
+# emptied when full, which is cheaper per event than LRU bookkeeping; at most ~5 MB.
+_SEEN: dict[str, tuple[int, str]] = {}
+_SEEN_MAX = 16384
+_SEEN_BODY_MAX = 160
+
+
 def template_of(body: str) -> tuple[int, str]:
     """(TemplateId, template text) of a message body."""
+    seen = _SEEN.get(body)
+    if seen is not None:
+        return seen
     template = mask(body)
-    return _id(template), template
+    result = _id(template), template
+    if len(body) <= _SEEN_BODY_MAX:
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        _SEEN[body] = result
+    return result

@@ -3,31 +3,48 @@
 from __future__ import annotations
 
 from pipeline.message import Message
-from pipeline.sink import LOG_COLUMNS, Pending, log_row
+from pipeline.sink import (
+    COORDINATE_COLUMNS,
+    DEADLETTER_COLUMNS,
+    DEADLETTER_TABLE,
+    LOG_COLUMNS,
+    LOGS_TABLE,
+    Pending,
+    log_row,
+)
 from schemas.records import LogRecord, Severity
 
 
-def test_token_is_deterministic_and_depends_on_ranges_and_table():
-    def pending(table, coords):
-        p = Pending(table)
-        for c in coords:
-            p.add((), *c)
-        return p
+def _pending(table: str, coordinates: list[tuple[str, int, int]]) -> Pending:
+    """Rows that hold nothing but their Kafka coordinates, where the table keeps them."""
+    width = len(LOG_COLUMNS if table == LOGS_TABLE else DEADLETTER_COLUMNS)
+    rows = []
+    for coordinate in coordinates:
+        row: list[object] = [None] * width
+        for column, value in zip(COORDINATE_COLUMNS[table], coordinate, strict=True):
+            row[column] = value
+        rows.append(tuple(row))
+    return Pending(table, rows)
 
-    a = pending("otel_logs", [("t", 0, 5), ("t", 1, 9), ("t", 0, 6)])
-    b = pending("otel_logs", [("t", 1, 9), ("t", 0, 5), ("t", 0, 6)])
+
+def test_token_is_deterministic_and_depends_on_ranges_and_table():
+    a = _pending(LOGS_TABLE, [("t", 0, 5), ("t", 1, 9), ("t", 0, 6)])
+    b = _pending(LOGS_TABLE, [("t", 1, 9), ("t", 0, 5), ("t", 0, 6)])
     assert a.token() == b.token()
-    assert a.token() != pending("otel_logs", [("t", 0, 5), ("t", 1, 9)]).token()
-    assert a.token() != pending("logs_deadletter", [("t", 0, 5), ("t", 1, 9), ("t", 0, 6)]).token()
+    assert a.token() != _pending(LOGS_TABLE, [("t", 0, 5), ("t", 1, 9)]).token()
+    assert a.token() != _pending(DEADLETTER_TABLE, [("t", 0, 5), ("t", 1, 9), ("t", 0, 6)]).token()
+
+
+def test_spans_are_ranges_and_counts_per_partition():
+    p = _pending(DEADLETTER_TABLE, [("t", 0, 7), ("t", 0, 5), ("u", 2, 1), ("t", 0, 6)])
+    assert p.spans() == {("t", 0): [5, 7, 3], ("u", 2): [1, 1, 1]}
 
 
 def test_split_keeps_rows_with_their_coordinates():
-    p = Pending("otel_logs")
-    for offset in range(5):
-        p.add((offset,), "t", 0, offset)
+    p = _pending(LOGS_TABLE, [("t", 0, offset) for offset in range(5)])
     left, right = p.split()
-    assert left.rows == [(0,), (1,)] and left.coordinates == [("t", 0, 0), ("t", 0, 1)]
-    assert right.rows == [(2,), (3,), (4,)]
+    assert [left.coordinates(r) for r in left.rows] == [("t", 0, 0), ("t", 0, 1)]
+    assert [right.coordinates(r) for r in right.rows] == [("t", 0, 2), ("t", 0, 3), ("t", 0, 4)]
 
 
 def test_log_row_matches_columns():
