@@ -63,8 +63,8 @@ def register(
             await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
         counters.batch_written(prepared.tally, result, letters)
 
-    async def forget_progress() -> None:
-        sink.forget_progress()
+    async def forget_progress(owned: frozenset[tuple[str, int]]) -> None:
+        sink.forget_progress(owned)
 
     # Offsets are committed by the consumer only after `handle` returned for the batch.
     consumer = IngestConsumer(settings, prepare, write, forget_progress)

@@ -49,7 +49,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             "ingest partitions assigned: %s",
             ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)),
         )
-        await self.owner.on_assigned()
+        await self.owner.on_assigned(frozenset((tp.topic, tp.partition) for tp in assigned))
 
 
 class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
@@ -68,7 +68,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         settings: Settings,
         prepare: Prepare[T],
         write: Write[T],
-        on_assigned: Callable[[], Awaitable[None]],
+        on_assigned: Callable[[frozenset[tuple[str, int]]], Awaitable[None]],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

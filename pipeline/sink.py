@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -197,6 +197,8 @@ class ClickHouseSink:
         # (table, topic, partition) -> highest offset known to be stored.
         self._stored_up_to: dict[tuple[str, str, int], int] = {}
         self._types: dict[str, Sequence[ClickHouseType]] = {}
+        # Owned partitions whose stored offsets have not been read yet.
+        self._unloaded: set[tuple[str, int]] = set()
         # clickhouse-connect imports pandas, when installed, on its first insert (to check
         # for DataFrames): done now, at start-up, not while the first batch waits (~0.3 s).
         insert_options.pd  # noqa: B018
@@ -212,9 +214,11 @@ class ClickHouseSink:
             self._types[table] = types
         return types
 
-    def forget_progress(self) -> None:
-        """Drop cached offsets: after a rebalance another worker may have stored more."""
+    def forget_progress(self, owned: Iterable[tuple[str, int]]) -> None:
+        """After a rebalance: drop the cached offsets (another worker may have stored more);
+        the next write reads those of every `owned` (topic, partition) in one query."""
         self._stored_up_to.clear()
+        self._unloaded = set(owned)
 
     async def write(
         self, items: Sequence[tuple[Message, int, LogRecord | DeadLetter]]
@@ -228,15 +232,13 @@ class ClickHouseSink:
                 log_rows.append(log_row(outcome, message, index))
             else:
                 dead_rows.append(deadletter_row(cast(DeadLetter, outcome), index))
-        await self._load_progress({key for p in (logs, dead) for key in p.spans()})
+        await self._load_progress(self._unloaded.union(*(p.spans() for p in (logs, dead))))
+        self._unloaded.clear()
         logs, dead = self._unstored(logs, result), self._unstored(dead, result)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
-        if dead.rows:
-            await self._insert(dead, result)
-            result.dead_lettered += len(dead.rows)
-        if logs.rows:
-            await self._insert(logs, result)
+        await self._insert_in_order([dead, logs], result)
+        result.dead_lettered += len(dead.rows)
         self._remember(logs)
         self._remember(dead)
         return result
@@ -291,32 +293,56 @@ class ClickHouseSink:
                     "resuming %s %s[%d] after stored offset %d", table, topic, partition, offset
                 )
 
+    async def _insert_in_order(self, pendings: list[Pending], result: WriteResult) -> None:
+        """Insert each table's rows, in order, in one hop to the client thread: a second hop
+        would wait for the event loop, which the next batch's parsing holds by then."""
+        pendings = [p for p in pendings if p.rows]
+        if not pendings:
+            return
+        try:
+            await self._retrying(
+                "insert " + " and ".join(f"{len(p.rows)} rows into {p.table}" for p in pendings),
+                lambda client: [self._send(client, p) for p in pendings],
+            )
+        except DatabaseError:
+            # A row was refused: each table again on its own, bisecting down to the bad rows.
+            # A table whose insert went through is not stored twice: same rows, same token.
+            for pending in pendings:
+                await self._insert(pending, result)
+            return
+        result.stored += sum(len(p.rows) for p in pendings if p.table == LOGS_TABLE)
+
     async def _insert(self, pending: Pending, result: WriteResult) -> None:
-        columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
-        token = pending.token()
-        started = time.monotonic()
         try:
             await self._retrying(
                 f"insert {len(pending.rows)} rows into {pending.table}",
-                lambda client: client.insert(
-                    pending.table,
-                    # Column-oriented: clickhouse-connect then writes each column without
-                    # pivoting rows in Python, half the client CPU per row (measured).
-                    list(zip(*pending.rows, strict=True)),
-                    column_names=columns,
-                    column_types=self._column_types(client, pending.table, columns),
-                    column_oriented=True,
-                    settings={"insert_deduplication_token": token},
-                ),
+                lambda client: self._send(client, pending),
             )
             result.stored += len(pending.rows) if pending.table == LOGS_TABLE else 0
-            telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
         except DatabaseError as exc:
             if len(pending.rows) > 1:
                 for half in pending.split():
                     await self._insert(half, result)
                 return
             await self._reject(pending, exc, result)
+
+    def _send(self, client: Client, pending: Pending) -> int:
+        """One insert, with the token that makes a repeat of it a no-op (client thread);
+        returns the number of rows."""
+        columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
+        started = time.monotonic()
+        client.insert(
+            pending.table,
+            # Column-oriented: clickhouse-connect then writes each column without pivoting
+            # rows in Python, half the client CPU per row (measured).
+            list(zip(*pending.rows, strict=True)),
+            column_names=columns,
+            column_types=self._column_types(client, pending.table, columns),
+            column_oriented=True,
+            settings={"insert_deduplication_token": pending.token()},
+        )
+        telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
+        return len(pending.rows)
 
     async def _reject(self, pending: Pending, exc: DatabaseError, result: WriteResult) -> None:
         """One row the server refused: store it as a dead letter instead (or drop a bad one)."""
