@@ -23,12 +23,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TypeVar
 
-from clickhouse_connect.datatypes.base import ClickHouseType
 from clickhouse_connect.driver import options as insert_options
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.insert import InsertContext
 
 from pipeline import telemetry
 from pipeline.clickhouse import unreachable
@@ -81,7 +81,11 @@ DEADLETTER_COLUMNS = (
 MAX_DEADLETTER_RAW = 1024 * 1024
 
 
-def log_row(record: LogRecord, message: Message, index: int = 0) -> tuple[object, ...]:
+# A row of otel_logs or logs_deadletter, in the order of LOG_COLUMNS or DEADLETTER_COLUMNS.
+Row = tuple[object, ...]
+
+
+def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
     resource = {"service.name": record.service}
     if record.host:
         resource["host.name"] = record.host
@@ -110,7 +114,7 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> tuple[object
     )
 
 
-def deadletter_row(dead: DeadLetter, index: int = 0) -> tuple[object, ...]:
+def deadletter_row(dead: DeadLetter, index: int = 0) -> Row:
     return (
         dead.timestamp_ms,
         dead.reason,
@@ -140,10 +144,10 @@ class Pending:
     """Rows for one table; each row carries the Kafka coordinates it came from."""
 
     table: str
-    rows: list[tuple[object, ...]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     _spans: dict[tuple[str, int], list[int]] | None = None
 
-    def coordinates(self, row: tuple[object, ...]) -> tuple[str, int, int]:
+    def coordinates(self, row: Row) -> tuple[str, int, int]:
         t, p, o = COORDINATE_COLUMNS[self.table]
         return row[t], row[p], row[o]  # type: ignore[return-value]
 
@@ -196,23 +200,23 @@ class ClickHouseSink:
         self._settings = settings
         # (table, topic, partition) -> highest offset known to be stored.
         self._stored_up_to: dict[tuple[str, str, int], int] = {}
-        self._types: dict[str, Sequence[ClickHouseType]] = {}
+        self._contexts: dict[str, InsertContext] = {}
         # Owned partitions whose stored offsets have not been read yet.
         self._unloaded: set[tuple[str, int]] = set()
         # clickhouse-connect imports pandas, when installed, on its first insert (to check
         # for DataFrames): done now, at start-up, not while the first batch waits (~0.3 s).
         insert_options.pd  # noqa: B018
 
-    def _column_types(
-        self, client: Client, table: str, columns: Sequence[str]
-    ) -> Sequence[ClickHouseType]:
-        # Asked once per table instead of the DESCRIBE query clickhouse-connect sends before
-        # every insert that does not name its types.
-        types = self._types.get(table)
-        if types is None:
-            types = client.create_insert_context(table, columns).column_types
-            self._types[table] = types
-        return types
+    def _context(self, client: Client, table: str) -> InsertContext:
+        # One reusable context per table: clickhouse-connect's per-insert context is a
+        # reference cycle that kept each batch's columns alive until a full garbage collection
+        # (and it would send a DESCRIBE before every insert that does not name its types).
+        context = self._contexts.get(table)
+        if context is None:
+            columns = LOG_COLUMNS if table == LOGS_TABLE else DEADLETTER_COLUMNS
+            context = client.create_insert_context(table, columns, column_oriented=True)
+            self._contexts[table] = context
+        return context
 
     def forget_progress(self, owned: Iterable[tuple[str, int]]) -> None:
         """After a rebalance: drop the cached offsets (another worker may have stored more);
@@ -221,17 +225,12 @@ class ClickHouseSink:
         self._unloaded = set(owned)
 
     async def write(
-        self, items: Sequence[tuple[Message, int, LogRecord | DeadLetter]]
+        self, log_rows: list[Row], dead_letters: Sequence[tuple[DeadLetter, int]]
     ) -> WriteResult:
-        """Store (message, event index, outcome) items; see the module docstring."""
+        """Store `log_row` rows and (dead letter, event index) pairs; see the module docstring."""
         result = WriteResult()
-        logs, dead = Pending(LOGS_TABLE), Pending(DEADLETTER_TABLE)
-        log_rows, dead_rows = logs.rows, dead.rows
-        for message, index, outcome in items:
-            if type(outcome) is LogRecord:
-                log_rows.append(log_row(outcome, message, index))
-            else:
-                dead_rows.append(deadletter_row(cast(DeadLetter, outcome), index))
+        logs = Pending(LOGS_TABLE, log_rows)
+        dead = Pending(DEADLETTER_TABLE, [deadletter_row(d, index) for d, index in dead_letters])
         await self._load_progress(self._unloaded.union(*(p.spans() for p in (logs, dead))))
         self._unloaded.clear()
         logs, dead = self._unstored(logs, result), self._unstored(dead, result)
@@ -329,18 +328,12 @@ class ClickHouseSink:
     def _send(self, client: Client, pending: Pending) -> int:
         """One insert, with the token that makes a repeat of it a no-op (client thread);
         returns the number of rows."""
-        columns = LOG_COLUMNS if pending.table == LOGS_TABLE else DEADLETTER_COLUMNS
+        context = self._context(client, pending.table)
+        context.settings["insert_deduplication_token"] = pending.token()
         started = time.monotonic()
-        client.insert(
-            pending.table,
-            # Column-oriented: clickhouse-connect then writes each column without pivoting
-            # rows in Python, half the client CPU per row (measured).
-            list(zip(*pending.rows, strict=True)),
-            column_names=columns,
-            column_types=self._column_types(client, pending.table, columns),
-            column_oriented=True,
-            settings={"insert_deduplication_token": pending.token()},
-        )
+        # Column-oriented: clickhouse-connect then writes each column without pivoting rows in
+        # Python, half the client CPU per row (measured).
+        client.insert(data=list(zip(*pending.rows, strict=True)), context=context)
         telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
         return len(pending.rows)
 

@@ -15,7 +15,7 @@ from pipeline.settings import Settings
 
 
 def bench(
-    events: Annotated[int, typer.Option(help="events per corpus")] = 200_000,
+    events: Annotated[int, typer.Option(help="events per corpus")] = 300_000,
     latency_rate: Annotated[float, typer.Option(help="steady rate of the latency run")] = 20_000,
     latency_seconds: Annotated[float, typer.Option(help="0 skips the latency run")] = 20,
     output: Annotated[Path, typer.Option(help="JSON results")] = Path("bench-results.json"),

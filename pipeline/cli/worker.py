@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from typing import Annotated
 
@@ -29,13 +30,33 @@ def worker(
             "applied migrations: %s", ", ".join(m.name for m in applied)
         )
     faust_app = build(settings)
-    # Each batch keeps tens of thousands of young objects alive at once, so with the default
-    # thresholds the collector kept walking them (full collections over the whole heap): 40%
-    # of the worker's CPU in `logweir bench`. The ingest path makes few reference cycles;
-    # young generations still collect often, full collections rarely.
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 1000)
+    _collect_cycles_periodically()
     Worker(faust_app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+# Seconds between full garbage collections in the worker.
+GC_INTERVAL_SECONDS = 10.0
+
+
+def _collect_cycles_periodically() -> None:
+    """Garbage-collect on a clock instead of by allocation counts.
+
+    Each batch keeps hundreds of thousands of objects alive until it is written, and the
+    allocation-triggered collector kept walking them: with the default thresholds 40% of the
+    worker's CPU, still ~20% with tuned ones. The ingest path itself makes no reference cycles
+    (measured: ~30 cyclic objects a second, from asyncio transports), so the automatic collector
+    is off and a thread runs a full collection every few seconds; memory freed by reference
+    counting, which is nearly all of it, is unaffected.
+    """
+    gc.freeze()  # modules and start-up objects: never garbage, never walked again
+    gc.disable()
+
+    def collect() -> None:
+        while True:
+            time.sleep(GC_INTERVAL_SECONDS)
+            gc.collect()
+
+    threading.Thread(target=collect, name="gc", daemon=True).start()
 
 
 def _wait_for_clickhouse(settings: Settings, timeout: float = 30.0) -> None:

@@ -110,9 +110,13 @@ def test_views_match_counts_computed_from_otel_logs(pipeline_settings, clickhous
     )
 
     def same(view_sql: str, direct_sql: str) -> None:
-        view = sorted(clickhouse.query(view_sql).result_rows)
-        direct = sorted(clickhouse.query(direct_sql).result_rows)
-        assert view and view == direct
+        # The views are filled by the same insert as otel_logs, but ClickHouse can make their
+        # parts visible a moment after the table's: the whole sample may be one insert.
+        def rows(sql: str) -> list[tuple[object, ...]]:
+            return sorted(clickhouse.query(sql).result_rows)
+
+        wait_for(lambda: rows(view_sql) == rows(direct_sql), 10, f"{view_sql} to match")
+        assert rows(view_sql)
 
     same(
         "SELECT Minute, ServiceName, SeverityNumber, sum(Count) FROM log_minute_counts "
