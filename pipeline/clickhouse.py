@@ -10,13 +10,8 @@ from pipeline.errors import SinkUnavailable
 from pipeline.settings import Settings
 
 
-def connect(settings: Settings, database: str | None = None, *, inserts: bool = False) -> Client:
-    """A client for the configured server; `database=""` connects without selecting one.
-
-    `inserts`: a client for the sink's bulk inserts. Its rows are encoded by the compiled
-    Native encoder of clickhouse-connect-core, which takes half the client CPU per row of the
-    Python one (measured on logweir rows); query clients keep the Python codec.
-    """
+def connect(settings: Settings, database: str | None = None) -> Client:
+    """A client for the configured server; `database=""` connects without selecting one."""
     try:
         return get_client(
             host=settings.clickhouse_host,
@@ -29,7 +24,6 @@ def connect(settings: Settings, database: str | None = None, *, inserts: bool = 
             send_receive_timeout=120,
             autogenerate_session_id=False,
             compress=False,
-            native_codec="rust" if inserts else "python",
         )
     except OperationalError as exc:
         raise SinkUnavailable(unreachable(settings, exc)) from exc
