@@ -97,6 +97,8 @@ def _drain(d: measure.Drain) -> dict[str, float]:
         "seconds": round(d.seconds, 2),
         "cpu_s_per_million": round(d.cpu_per_million, 1),
         "peak_rss_mb": round(d.peak_rss_mb),
+        "clickhouse_and_broker_cores": round(d.stack_cores, 2),
+        "other_processes_cores": round(d.other_cores, 2),
     }
 
 

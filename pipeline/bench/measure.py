@@ -24,7 +24,8 @@ from pipeline.producer import produce
 from pipeline.settings import Settings
 from pipeline.shipping.throttle import TokenBucket
 from pipeline.sink import LOG_COLUMNS, log_row
-from pipeline.stack.broker import create_topics
+from pipeline.stack.broker import Broker, create_topics
+from pipeline.stack.clickhouse import ClickHouseServer
 from schemas.records import LogRecord
 
 
@@ -82,6 +83,10 @@ class Drain:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
+    # Cores busy meanwhile in ClickHouse and the broker, and in every other process on the
+    # machine (kernel threads included): what the workers did not have.
+    stack_cores: float = 0.0
+    other_cores: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -114,6 +119,13 @@ def drain(
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise LogweirError(f"benchmark workers did not start; logs in {log_dir}")
             time.sleep(0.02)
+        ours = {os.getpid(), *(p.pid for p in procs)}
+        stack_pids = {
+            pid
+            for pid in (Broker(settings).daemon.pid(), ClickHouseServer(settings).daemon.pid())
+            if pid
+        }
+        machine_before = _cpu_by_pid()
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
         while (count := _stored(client)) < expected:
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
@@ -123,7 +135,15 @@ def drain(
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         cpu = sum(_cpu(p.pid) for p in procs) - cpu_before
-        return Drain(expected, seconds, cpu, max(_peak_rss_mb(p.pid) for p in procs))
+        used = {pid: after - machine_before.get(pid, 0.0) for pid, after in _cpu_by_pid().items()}
+        return Drain(
+            expected,
+            seconds,
+            cpu,
+            max(_peak_rss_mb(p.pid) for p in procs),
+            stack_cores=sum(used.get(pid, 0.0) for pid in stack_pids) / seconds,
+            other_cores=sum(u for pid, u in used.items() if pid not in ours | stack_pids) / seconds,
+        )
     finally:
         for p in procs:
             p.terminate()
@@ -302,6 +322,11 @@ def _cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _cpu_by_pid() -> dict[int, float]:
+    """CPU seconds so far of every process on the machine, kernel threads included."""
+    return {int(p.name): _cpu(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
 
 
 def _peak_rss_mb(pid: int) -> float:

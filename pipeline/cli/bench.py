@@ -51,6 +51,10 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
             f"{shape}: CPU s per million, peak RSS",
             f"{d['cpu_s_per_million']} s, {d['peak_rss_mb']} MiB",
         )
+        table.add_row(
+            f"{shape}: cores busy in ClickHouse+broker / elsewhere",
+            f"{d['clickhouse_and_broker_cores']} / {d['other_processes_cores']}",
+        )
     table.add_row(
         "single: consume-only ceiling (msgs/s)", f"{r['single_consume_only_msgs_per_s']:,}"
     )
