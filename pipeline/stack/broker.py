@@ -94,3 +94,18 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> li
         return wanted
     finally:
         await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete the topics that exist: a scratch run's, whose messages the in-memory broker
+    would otherwise keep for as long as it runs."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = [n for n in names if n in set(await admin.list_topics())]
+        if existing:
+            await admin.delete_topics(existing)
+    finally:
+        await admin.close()
