@@ -28,6 +28,11 @@ def from_level(level: str | int | float | None) -> Severity:
     Numbers 0–7 are syslog severities; 10–50 are Python logging levels; OTel numbers
     1–24 are not guessed at because they overlap both.
     """
+    if type(level) is str:
+        # Most producers already write a lower-case word: one lookup, no string copies.
+        found = _WORDS.get(level)
+        if found is not None:
+            return found
     if level is None or level == "":
         return Severity.UNSPECIFIED
     if isinstance(level, bool):

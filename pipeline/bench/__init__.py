@@ -97,7 +97,9 @@ def _drain(d: measure.Drain) -> dict[str, float]:
         "seconds": round(d.seconds, 2),
         "cpu_s_per_million": round(d.cpu_per_million, 1),
         "peak_rss_mb": round(d.peak_rss_mb),
-        "clickhouse_and_broker_cores": round(d.stack_cores, 2),
+        "worker_cores": round(d.worker_cores, 2),
+        "clickhouse_cores": round(d.clickhouse_cores, 2),
+        "broker_cores": round(d.broker_cores, 2),
         "other_processes_cores": round(d.other_cores, 2),
     }
 

@@ -86,10 +86,15 @@ class Drain:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
-    # Cores busy meanwhile in ClickHouse and the broker, and in every other process on the
+    # Cores busy meanwhile in ClickHouse, in the broker, and in every other process on the
     # machine (kernel threads included): what the workers did not have.
-    stack_cores: float = 0.0
+    clickhouse_cores: float = 0.0
+    broker_cores: float = 0.0
     other_cores: float = 0.0
+
+    @property
+    def worker_cores(self) -> float:
+        return self.cpu_seconds / self.seconds
 
     @property
     def rate(self) -> float:
@@ -123,11 +128,8 @@ def drain(
                 raise LogweirError(f"benchmark workers did not start; logs in {log_dir}")
             time.sleep(0.02)
         ours = {os.getpid(), *(p.pid for p in procs)}
-        stack_pids = {
-            pid
-            for pid in (Broker(settings).daemon.pid(), ClickHouseServer(settings).daemon.pid())
-            if pid
-        }
+        broker_pid = Broker(settings).daemon.pid()
+        clickhouse_pid = ClickHouseServer(settings).daemon.pid()
         machine_before = _cpu_by_pid()
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
         while (count := _stored(client)) < expected:
@@ -144,8 +146,12 @@ def drain(
             seconds,
             cpu,
             max(_peak_rss_mb(p.pid) for p in procs),
-            stack_cores=sum(used.get(pid, 0.0) for pid in stack_pids) / seconds,
-            other_cores=sum(u for pid, u in used.items() if pid not in ours | stack_pids) / seconds,
+            clickhouse_cores=used.get(clickhouse_pid or 0, 0.0) / seconds,
+            broker_cores=used.get(broker_pid or 0, 0.0) / seconds,
+            other_cores=sum(
+                u for pid, u in used.items() if pid not in {*ours, broker_pid, clickhouse_pid}
+            )
+            / seconds,
         )
     finally:
         for p in procs:

@@ -52,8 +52,9 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
             f"{d['cpu_s_per_million']} s, {d['peak_rss_mb']} MiB",
         )
         table.add_row(
-            f"{shape}: cores busy in ClickHouse+broker / elsewhere",
-            f"{d['clickhouse_and_broker_cores']} / {d['other_processes_cores']}",
+            f"{shape}: cores busy in workers / ClickHouse / broker / elsewhere",
+            f"{d['worker_cores']} / {d['clickhouse_cores']} / {d['broker_cores']}"
+            f" / {d['other_processes_cores']}",
         )
     table.add_row(
         "single: consume-only ceiling (msgs/s)", f"{r['single_consume_only_msgs_per_s']:,}"

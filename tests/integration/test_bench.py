@@ -18,6 +18,9 @@ def test_small_benchmark_reports_every_figure(stack):
     for shape in ("single", "batched", "naive", "two_workers"):
         assert results[shape]["events_per_s"] > 0
         assert results[shape]["peak_rss_mb"] > 0
+        assert results[shape]["worker_cores"] > 0
+        for place in ("clickhouse_cores", "broker_cores", "other_processes_cores"):
+            assert results[shape][place] >= 0
     assert results["single_consume_only_msgs_per_s"] > 0
     assert results["insert_only_rows_per_s"] > 0
     assert results["latency"]["messages"] > 0
