@@ -17,7 +17,7 @@ from pipeline.telemetry import IngestCounters
 def build(settings: Settings) -> faust.App:
     """The worker's Faust app with every agent registered."""
     app = create_app(settings)
-    sink = ClickHouseSink(lambda: connect(settings), settings)
+    sink = ClickHouseSink(lambda: connect(settings, inserts=True), settings)
     consumer = ingest.register(app, settings, sink, IngestCounters())
     if settings.metrics_port:
         app.service(health.Server(settings, consumer))  # type: ignore[arg-type]

@@ -10,8 +10,14 @@ from pipeline.errors import SinkUnavailable
 from pipeline.settings import Settings
 
 
-def connect(settings: Settings, database: str | None = None) -> Client:
-    """A client for the configured server; `database=""` connects without selecting one."""
+def connect(settings: Settings, database: str | None = None, *, inserts: bool = False) -> Client:
+    """A client for the configured server; `database=""` connects without selecting one.
+
+    `inserts`: a client for the sink's bulk inserts. Its rows are encoded by the compiled
+    Native encoder of clickhouse-connect-core: half the client CPU per row of the Python one,
+    ~7% less worker CPU per event end to end (interleaved A/B, seven pairs of drains); query
+    clients keep the Python codec.
+    """
     try:
         return get_client(
             host=settings.clickhouse_host,
@@ -24,6 +30,7 @@ def connect(settings: Settings, database: str | None = None) -> Client:
             send_receive_timeout=120,
             autogenerate_session_id=False,
             compress=False,
+            native_codec="rust" if inserts else "python",
         )
     except OperationalError as exc:
         raise SinkUnavailable(unreachable(settings, exc)) from exc

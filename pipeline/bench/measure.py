@@ -204,9 +204,9 @@ def insert_only(settings: Settings, corpus: Corpus) -> float:
             for i, o in enumerate(ingestor.process(message))
             if isinstance(o, LogRecord)
         ]
-    client = connect(settings)
+    client = connect(settings, inserts=True)
     size = settings.sink_batch_size
-    # The sink's insert call: column-oriented, with the types given.
+    # The sink's insert call: column-oriented, types given, encoded by the compiled encoder.
     batches = [list(zip(*rows[i : i + size], strict=True)) for i in range(0, len(rows), size)]
     types = client.create_insert_context("otel_logs", LOG_COLUMNS).column_types
     started = time.perf_counter()
