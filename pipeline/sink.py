@@ -128,14 +128,12 @@ def deadletter_row(dead: DeadLetter, index: int = 0) -> Row:
     )
 
 
+TABLE_COLUMNS = {LOGS_TABLE: LOG_COLUMNS, DEADLETTER_TABLE: DEADLETTER_COLUMNS}
+
 # Where each table's rows keep their Kafka topic, partition and offset.
 COORDINATE_COLUMNS = {
-    LOGS_TABLE: tuple(
-        LOG_COLUMNS.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset")
-    ),
-    DEADLETTER_TABLE: tuple(
-        DEADLETTER_COLUMNS.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset")
-    ),
+    table: tuple(columns.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset"))
+    for table, columns in TABLE_COLUMNS.items()
 }
 
 
@@ -213,8 +211,9 @@ class ClickHouseSink:
         # (and it would send a DESCRIBE before every insert that does not name its types).
         context = self._contexts.get(table)
         if context is None:
-            columns = LOG_COLUMNS if table == LOGS_TABLE else DEADLETTER_COLUMNS
-            context = client.create_insert_context(table, columns, column_oriented=True)
+            context = client.create_insert_context(
+                table, TABLE_COLUMNS[table], column_oriented=True
+            )
             self._contexts[table] = context
         return context
 

@@ -127,9 +127,9 @@ def drain(
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise LogweirError(f"benchmark workers did not start; logs in {log_dir}")
             time.sleep(0.02)
-        ours = {os.getpid(), *(p.pid for p in procs)}
         broker_pid = Broker(settings).daemon.pid()
         clickhouse_pid = ClickHouseServer(settings).daemon.pid()
+        accounted = {os.getpid(), *(p.pid for p in procs), broker_pid, clickhouse_pid}
         machine_before = _cpu_by_pid()
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
         while (count := _stored(client)) < expected:
@@ -148,10 +148,7 @@ def drain(
             max(_peak_rss_mb(p.pid) for p in procs),
             clickhouse_cores=used.get(clickhouse_pid or 0, 0.0) / seconds,
             broker_cores=used.get(broker_pid or 0, 0.0) / seconds,
-            other_cores=sum(
-                u for pid, u in used.items() if pid not in {*ours, broker_pid, clickhouse_pid}
-            )
-            / seconds,
+            other_cores=sum(u for pid, u in used.items() if pid not in accounted) / seconds,
         )
     finally:
         for p in procs:

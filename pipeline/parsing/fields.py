@@ -104,6 +104,6 @@ def text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float):  # bool cannot be subclassed: it was handled above
         return str(value)
     return orjson.dumps(value).decode()

@@ -6,11 +6,17 @@ import asyncio
 import importlib.util
 import os
 import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import StackError
 from pipeline.settings import Settings
 from pipeline.stack.process import Daemon, port_open
+
+if TYPE_CHECKING:
+    from aiokafka.admin import AIOKafkaAdminClient
 
 
 def binary() -> Path:
@@ -79,12 +85,22 @@ class Broker:
         return asyncio.run(create_topics(self.url, names, partitions))
 
 
-async def create_topics(bootstrap: str, names: list[str], partitions: int) -> list[str]:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+@asynccontextmanager
+async def _admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def create_topics(bootstrap: str, names: list[str], partitions: int) -> list[str]:
+    from aiokafka.admin import NewTopic
+
+    async with _admin(bootstrap) as admin:
         existing = set(await admin.list_topics())
         wanted = [n for n in names if n not in existing]
         if wanted:
@@ -92,20 +108,13 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> li
                 [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
             )
         return wanted
-    finally:
-        await admin.close()
 
 
 async def delete_topics(bootstrap: str, names: list[str]) -> None:
     """Delete the topics that exist: a scratch run's, whose messages the in-memory broker
     would otherwise keep for as long as it runs."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    await admin.start()
-    try:
-        existing = [n for n in names if n in set(await admin.list_topics())]
+    async with _admin(bootstrap) as admin:
+        present = set(await admin.list_topics())
+        existing = [n for n in names if n in present]
         if existing:
             await admin.delete_topics(existing)
-    finally:
-        await admin.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pipeline.message import Message
 from pipeline.sink import (
     COORDINATE_COLUMNS,
-    DEADLETTER_COLUMNS,
     DEADLETTER_TABLE,
     LOG_COLUMNS,
     LOGS_TABLE,
+    TABLE_COLUMNS,
     Pending,
     log_row,
 )
@@ -17,7 +17,7 @@ from schemas.records import LogRecord, Severity
 
 def _pending(table: str, coordinates: list[tuple[str, int, int]]) -> Pending:
     """Rows that hold nothing but their Kafka coordinates, where the table keeps them."""
-    width = len(LOG_COLUMNS if table == LOGS_TABLE else DEADLETTER_COLUMNS)
+    width = len(TABLE_COLUMNS[table])
     rows = []
     for coordinate in coordinates:
         row: list[object] = [None] * width
