@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from clickhouse_connect import get_client
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
@@ -38,6 +40,18 @@ def connect(settings: Settings, database: str | None = None, *, inserts: bool = 
         raise SinkUnavailable(
             f"ClickHouse at {settings.clickhouse_url} refused the login or database: {exc}"
         ) from exc
+
+
+def read_only() -> dict[str, Any]:
+    """Per-query settings for SQL run on a user's behalf (`sql`, `query`, `export`).
+
+    readonly=1, not 2: readonly=2 still lets a statement change settings and use table functions,
+    so `INSERT INTO FUNCTION file(…)` wrote files and url()/s3()/remote() reached other hosts.
+    clickhouse-connect's own settings (date_time_input_format …) travel in the same request as
+    readonly and are applied with it, so they still pass (measured with ClickHouse 26.9 and
+    clickhouse-connect 1.12); a SETTINGS clause in the statement is refused.
+    """
+    return {"readonly": 1}
 
 
 def unreachable(settings: Settings, exc: BaseException) -> str:

@@ -13,6 +13,7 @@ from typing import BinaryIO, cast
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from pipeline.clickhouse import read_only
 from pipeline.errors import LogweirError
 from pipeline.reports import first_line
 from schemas.records import Severity
@@ -69,7 +70,7 @@ def count(client: Client, selection: Selection) -> int:
     try:
         return int(
             client.query(
-                _COUNT, parameters=selection.parameters(), settings={"readonly": 2}
+                _COUNT, parameters=selection.parameters(), settings=read_only()
             ).result_rows[0][0]
         )
     except ClickHouseError as exc:
@@ -97,7 +98,7 @@ def write(
         stream = cast(
             BinaryIO,
             client.raw_stream(
-                _SQL, parameters=selection.parameters(), settings={"readonly": 2}, fmt=FORMATS[fmt]
+                _SQL, parameters=selection.parameters(), settings=read_only(), fmt=FORMATS[fmt]
             ),
         )
         with stream, _open(partial, compress) as out:

@@ -10,6 +10,7 @@ from datetime import datetime
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from pipeline.clickhouse import read_only
 from pipeline.errors import LogweirError
 
 # Every value a user gives reaches ClickHouse as a server-side query parameter ({name:Type});
@@ -320,7 +321,7 @@ class Rows:
 def run(client: Client, report: Report, params: Params) -> Rows:
     """Run a report, read-only; rows come back in the report's columns."""
     try:
-        result = client.query(report.sql, parameters=params.bind(report), settings={"readonly": 2})
+        result = client.query(report.sql, parameters=params.bind(report), settings=read_only())
     except ClickHouseError as exc:
         raise ReportError(f"report {report.name} failed in ClickHouse: {first_line(exc)}") from exc
     # An empty result carries no column names: the report still knows its own.
