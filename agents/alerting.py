@@ -1,4 +1,6 @@
-"""Alert evaluation (a leader-only timer → logs.alerts) and webhook delivery (logs.alerts →)."""
+"""Alert evaluation (a leader-only timer) → the alerts table, with each alert's webhook
+deliveries queued in the same insert → the leader's notifier delivers them; alerts are also
+published on logs.alerts for other consumers."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import faust
 from clickhouse_connect.driver.client import Client
@@ -15,11 +19,12 @@ from pipeline import telemetry
 from pipeline.alerting import counts, store
 from pipeline.alerting.engine import Engine
 from pipeline.errors import LogweirError
-from pipeline.notifier import Attempt, Notifier
+from pipeline.notifier import Notifier
 from pipeline.settings import Settings
-from schemas.alerting import Alert, AlertRule
+from schemas.alerting import AlertRule
 
 log = logging.getLogger("logweir.alerting")
+T = TypeVar("T")
 
 
 def register(
@@ -63,46 +68,37 @@ def register(
             alerts = engine.evaluate(rule, seen, now)
             if not alerts:
                 continue
-            await asyncio.to_thread(store.record, client(), alerts)
+            # Recorded with their queued deliveries in one insert, then delivered from here.
+            await asyncio.to_thread(store.record, client(), alerts, notifier.targets)
+            await notifier.queue(alerts)
             for alert in alerts:
                 telemetry.alert_raised(alert)
                 await alerts_topic.send(
                     key=alert.fingerprint.encode(), value=alert.model_dump_json().encode()
                 )
 
-    async def record(attempt: Attempt) -> None:
-        telemetry.delivery_attempted(attempt)
-        a = attempt.alert
+    async def in_thread(call: Callable[..., T], *args: object) -> T:
+        """`call(client, *args)` off the event loop; an error drops the client to reconnect."""
         try:
-            await asyncio.to_thread(store.record_delivery, client(), attempt)
-        except (LogweirError, ClickHouseError, OSError) as exc:
-            clients.clear()
-            log.warning(
-                "delivery of %s to %s (%s) not recorded: %s",
-                a.rule,
-                attempt.target,
-                attempt.outcome,
-                str(exc).strip().splitlines()[0][:300],
-            )
-
-    async def already_sent(alert: Alert, target: str) -> bool:
-        try:
-            return await asyncio.to_thread(store.delivered, client(), alert, target)
+            return await asyncio.to_thread(call, client(), *args)
         except (LogweirError, ClickHouseError, OSError):
             clients.clear()
-            return False  # unknown: deliver (at least once) rather than risk never
+            raise
 
-    notifier = Notifier(settings, record, already_sent)
+    notifier = Notifier(
+        settings,
+        record=partial(in_thread, store.record_delivery),
+        finished=partial(in_thread, store.finished),
+        pending=partial(in_thread, store.pending),
+    )
 
-    @app.agent(alerts_topic, name="notify")
-    async def notify(stream: faust.StreamT) -> None:
-        try:
-            async for value in stream:
-                try:
-                    alert = Alert.model_validate_json(value)
-                except ValueError as exc:
-                    log.error("unreadable alert on %s: %s", settings.topic_alerts, exc)
-                    continue
-                notifier.submit(alert)
-        finally:
-            await notifier.close()
+    # Every worker ticks: the leader resumes and delivers, the others let go of their queue.
+    @app.timer(settings.alert_eval_interval_seconds, name="deliver_alerts")
+    async def deliver() -> None:
+        await notifier.tick(time.time(), app.is_leader())
+
+    # At shutdown, attempts under way finish and are recorded (mode types signal handlers so
+    # that no function matches, hence the ignore).
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def stop_delivering(sender: faust.App, **_: object) -> None:
+        await notifier.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -13,6 +14,22 @@ from schemas.alerting import Alert
 
 SIGNATURE_HEADER = "X-Logweir-Signature"
 TIMESTAMP_HEADER = "X-Logweir-Timestamp"
+# The same on every attempt of one delivery, including attempts after a worker restart: a
+# receiver that stores it drops the rare repeat (a 2xx the worker died before recording).
+DELIVERY_HEADER = "X-Logweir-Delivery"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def delivery_id(alert: Alert, target: str) -> str:
+    """One notification to one target: what "sent once" is checked against.
+
+    A notification is the alert's (fingerprint, status, start); the start counts to the
+    millisecond, as the alerts table stores it (a state restored from there has no more).
+    """
+    starts_ms = (alert.starts_at - _EPOCH) // timedelta(milliseconds=1)
+    key = "\x1f".join((alert.fingerprint, alert.status, str(starts_ms), target))
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -29,7 +46,11 @@ def request(alert: Alert, target: WebhookTarget, secret: bytes) -> tuple[bytes, 
         body = orjson.dumps(alertmanager(alert, target.name))
     else:
         body = alert.model_dump_json().encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "logweir"}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "logweir",
+        DELIVERY_HEADER: delivery_id(alert, target.name),
+    }
     if target.kind == "generic" and secret:
         timestamp = str(int(time.time()))
         headers[TIMESTAMP_HEADER] = timestamp

@@ -61,10 +61,10 @@ def receiver():
 
 
 def start_worker(stack, tmp_path, receiver, **overrides):
+    """A worker with RULES and webhooks to `receiver`; `overrides` replace any setting."""
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(RULES)
-    settings = isolated(
-        stack,
+    defaults = dict(
         window_seconds=WINDOW,
         alert_lateness_seconds=1,
         alert_eval_interval_seconds=0.5,
@@ -72,19 +72,17 @@ def start_worker(stack, tmp_path, receiver, **overrides):
         builtin_burst_rule=False,
         sink_linger_seconds=0.2,
         webhook_secret=SECRET,
-        webhook_max_attempts=3,
+        # Short enough for the dead receiver below to be given up within the test.
+        webhook_give_up_after_seconds=4,
         webhook_backoff_seconds=0.2,
         webhook_timeout_seconds=2,
-        webhooks=overrides.pop(
-            "webhooks",
-            [
-                WebhookTarget(name="generic", url=receiver.url("/generic")),
-                WebhookTarget(name="slack", url=receiver.url("/slack"), kind="slack"),
-                WebhookTarget(name="am", url=receiver.url("/am"), kind="alertmanager"),
-            ],
-        ),
-        **overrides,
+        webhooks=[
+            WebhookTarget(name="generic", url=receiver.url("/generic")),
+            WebhookTarget(name="slack", url=receiver.url("/slack"), kind="slack"),
+            WebhookTarget(name="am", url=receiver.url("/am"), kind="alertmanager"),
+        ],
     )
+    settings = isolated(stack, **{**defaults, **overrides})
     Broker(settings).create_topics(settings.topics, settings.topic_partitions)
     migrations.apply(settings)
     worker = WorkerProcess(settings, tmp_path / "worker.log")
@@ -193,7 +191,16 @@ def test_a_failing_receiver_is_retried_and_a_dead_one_is_recorded(stack, tmp_pat
             "SELECT Target, groupArray(Outcome) FROM (SELECT * FROM alert_deliveries "
             "WHERE Status = 'firing' ORDER BY AttemptTime) GROUP BY Target"
         ).result_rows
-        assert dict(outcomes) == {"flaky": ["retry", "sent"], "dead": ["retry", "retry", "failed"]}
+        outcomes = dict(outcomes)
+        assert outcomes["flaky"] == ["retry", "sent"]
+        # Retried until the give-up time (4 s), then failed once.
+        *retries, last = outcomes["dead"]
+        assert len(retries) >= 3 and set(retries) == {"retry"} and last == "failed", outcomes
+        ((retried_for,),) = client.query(
+            "SELECT dateDiff('millisecond', min(AttemptTime), max(AttemptTime)) "
+            "FROM alert_deliveries WHERE Target = 'dead' AND Status = 'firing'"
+        ).result_rows
+        assert retried_for >= 3000
 
         # The pipeline kept going meanwhile.
         more = run(produce(settings, lines("after", 20, "info")))

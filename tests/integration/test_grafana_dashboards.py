@@ -182,8 +182,8 @@ def filled(stack) -> Iterator[tuple[object, Expander]]:  # type: ignore[no-untyp
     client.insert(
         "alert_deliveries",
         [
-            [now, "f1", "firing", now, "ops", 1, "retry", 503, "HTTP 503", 12],
-            [now, "f1", "firing", now, "ops", 2, "sent", 200, "", 8],
+            [now, "f1", "firing", now, "ops", 1, "retry", 503, "HTTP 503", 12, "d1"],
+            [now, "f1", "firing", now, "ops", 2, "sent", 200, "", 8, "d1"],
         ],
         column_names=["AttemptTime", *DELIVERY_COLUMNS],
     )

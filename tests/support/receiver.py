@@ -31,6 +31,7 @@ class Receiver:
     # Seconds to wait before answering the n-th request to a path (a slow or hung receiver).
     delay: Callable[[str, int], float] = lambda path, n: 0.0
     requests: list[Received] = field(default_factory=list)
+    # 0: any free port; a port a stopped receiver had brings it back where the worker looks.
     port: int = 0
 
     def url(self, path: str) -> str:
@@ -55,7 +56,7 @@ class Receiver:
             app.router.add_post("/{tail:.*}", handle)
             self._runner = web.AppRunner(app)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
             await site.start()
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             ready.set()
