@@ -1,8 +1,9 @@
-"""Faust agents: each reads a topic and wires pipeline code to a sink or another topic."""
+"""The worker's agents and services: each wires pipeline code to a topic, a timer or a sink."""
 
 from __future__ import annotations
 
 import faust
+from mode import Service
 
 from agents import alerting, ingest
 from pipeline import health
@@ -11,15 +12,22 @@ from pipeline.app import create_app
 from pipeline.clickhouse import connect
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink
+from pipeline.startup import DependenciesReady
 from pipeline.telemetry import IngestCounters
 
 
-def build(settings: Settings) -> faust.App:
-    """The worker's Faust app with every agent registered."""
+def build(settings: Settings) -> tuple[faust.App, list[Service]]:
+    """The worker's Faust app with every agent registered, and the services the worker starts
+    before it, in order: /health first (it answers while the rest waits), then the wait for
+    ClickHouse (and the schema) and Kafka, then the ingest consumer, which so never waits for
+    the Faust group."""
     app = create_app(settings)
     sink = ClickHouseSink(lambda: connect(settings, inserts=True), settings)
-    consumer = ingest.register(app, settings, sink, IngestCounters())
+    consumer = ingest.build(app, settings, sink, IngestCounters())
+    services: list[Service] = [DependenciesReady(settings), consumer]
+    group = health.GroupWatch(settings.app_id, settings.ingest_join_seconds)
+    app.sensors.add(group)
     if settings.metrics_port:
-        app.service(health.Server(settings, consumer))  # type: ignore[arg-type]
+        services.insert(0, health.Server(settings, consumer, group))
     alerting.register(app, settings, rules.active(settings), lambda: connect(settings))
-    return app
+    return app, services

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import faust
 from aiokafka.structs import ConsumerRecord
 
-from pipeline.consumer import IngestConsumer
+from pipeline.consumer import IngestConsumer, Written
 from pipeline.ingest import Ingestor
 from pipeline.settings import Settings
-from pipeline.sink import COORDINATE_COLUMNS, LOGS_TABLE, ClickHouseSink, Row, log_row
+from pipeline.sink import ClickHouseSink, PartitionLog, Row, log_row
 from pipeline.telemetry import IngestCounters, Tally
 from schemas.records import DeadLetter, LogRecord
 
@@ -21,23 +21,22 @@ class Prepared:
     """A parsed batch, waiting for its turn to be written."""
 
     tally: Tally
-    # The (topic, partition) pairs the batch came from.
-    partitions: frozenset[tuple[str, int]]
     # Rows are built here, while each record is fresh in the CPU cache, not when written.
     log_rows: list[Row] = field(default_factory=list)
     # Each with its event index in the message.
     dead_letters: list[tuple[DeadLetter, int]] = field(default_factory=list)
 
 
-def register(
+def build(
     app: faust.App, settings: Settings, sink: ClickHouseSink, counters: IngestCounters
 ) -> IngestConsumer[Prepared]:
+    """The ingest consumer, for the worker to start before the Faust app (see its docstring)."""
     ingestor = Ingestor(settings)
     deadletters = app.topic(settings.topic_deadletter, key_serializer="raw", value_serializer="raw")
 
     def prepare(records: list[ConsumerRecord]) -> Prepared:
         tally = Tally(messages=Counter(r.topic for r in records))
-        prepared = Prepared(tally, frozenset((r.topic, r.partition) for r in records))
+        prepared = Prepared(tally)
         formats, log_rows, dead_letters = tally.formats, prepared.log_rows, prepared.dead_letters
         for r in records:
             message = ingestor.message(
@@ -55,22 +54,18 @@ def register(
                     tally.dropped += 1
         return prepared
 
-    async def write(prepared: Prepared, owned: frozenset[tuple[str, int]]) -> None:
-        rows, dead = prepared.log_rows, prepared.dead_letters
-        if not prepared.partitions <= owned:  # revoked meanwhile: another worker's now
-            topic, partition, _ = COORDINATE_COLUMNS[LOGS_TABLE]
-            rows = [row for row in rows if (row[topic], row[partition]) in owned]
-            dead = [(d, i) for d, i in dead if (d.topic, d.partition) in owned]
-        result = await sink.write(rows, dead)
+    async def write(prepared: Prepared, kafka: PartitionLog) -> Written:
+        dead = prepared.dead_letters
+        result = await sink.write(prepared.log_rows, dead, kafka)
+        if result.reread:
+            return Written(frozenset(result.reread))
         letters = [d for d, _ in dead] + result.rejected
         for letter in letters:
             await deadletters.send(key=letter.reason.encode(), value=letter.to_json())
         counters.batch_written(prepared.tally, result, letters)
+        return Written()
 
     async def forget_progress(owned: frozenset[tuple[str, int]]) -> None:
         sink.forget_progress(owned)
 
-    # Offsets are committed by the consumer only after `handle` returned for the batch.
-    consumer = IngestConsumer(settings, prepare, write, forget_progress)
-    app.service(consumer)  # type: ignore[arg-type]
-    return consumer
+    return IngestConsumer(settings, prepare, write, forget_progress)

@@ -17,7 +17,7 @@ class Accounted:
     # Event rows: a message may carry several newline-delimited events.
     stored: int
     dead_lettered: int
-    # Rows beyond one per (topic, partition, offset, event index): must always be 0.
+    # Rows beyond one per (topic, partition, incarnation, offset, event index): must be 0.
     duplicates: int
 
 
@@ -25,8 +25,8 @@ def account(client: Client, produced: Produced, since: datetime | None = None) -
     """Count the rows that came from exactly the offsets in `produced`.
 
     `since` leaves out rows stored before it (their log time for otel_logs, arrival time for
-    dead letters): after a restart of a broker that lost its log, old rows share offsets with
-    new ones.
+    dead letters): after a restart of a broker that lost its log, old rows (another
+    incarnation) share offsets with new ones.
     """
     if not produced.ranges:
         return Accounted(0, 0, 0, 0)
@@ -38,14 +38,14 @@ def account(client: Client, produced: Produced, since: datetime | None = None) -
     def rows(table: str, time_column: str) -> str:
         recent = f" AND {time_column} >= {{since:DateTime}}" if since else ""
         return (
-            f"SELECT '{table}' AS t, KafkaPartition AS p, KafkaOffset AS o, "
-            f"KafkaEventIndex AS i FROM {table} "
+            f"SELECT '{table}' AS t, KafkaPartition AS p, KafkaIncarnation AS n, "
+            f"KafkaOffset AS o, KafkaEventIndex AS i FROM {table} "
             f"WHERE KafkaTopic = {{topic:String}} AND ({offsets}){recent}"
         )
 
     result = client.query(
         "SELECT uniqExact(p, o), uniqExactIf((p, o, i), t = 'otel_logs'), "
-        "uniqExactIf((p, o, i), t = 'logs_deadletter'), count() - uniqExact(t, p, o, i) FROM ("
+        "uniqExactIf((p, o, i), t = 'logs_deadletter'), count() - uniqExact(t, p, n, o, i) FROM ("
         f"{rows('otel_logs', 'TimestampTime')} UNION ALL "
         f"{rows('logs_deadletter', 'ReceivedAt')})",
         parameters={"topic": produced.topic, "since": since},

@@ -2,11 +2,17 @@
 
 Profiled, Faust's per-event stream machinery (an Event, a flow-control queue and several tasks
 per message) took about half of the worker's CPU on the ingest path, more than parsing. This
-consumer runs inside the Faust worker as a service but reads raw record batches straight from
-aiokafka: the expensive per-message layer is gone, and the commit point stays explicit: offsets
-are committed only after `handle` (the ClickHouse write) has returned for the whole batch.
-It uses its own consumer group (`Settings.ingest_group`), because Faust's group speaks Faust's
-assignor protocol.
+consumer reads raw record batches straight from aiokafka, in its own consumer group
+(`Settings.ingest_group`), and starts before the Faust app: ingestion never waits for the Faust
+group (alerting's leader election) to settle. Offsets are committed only after `write` (the
+ClickHouse insert) has returned for the whole batch.
+
+A batch belongs to the assignment it was fetched under. When the assignment changes, every
+batch not yet written (being assembled, or prepared and waiting) is dropped, and once the write
+under way has finished, every partition goes back to its committed offset, which is where the
+written batches end: after a rebalance aiokafka moves kept partitions back there too, and the
+same records would otherwise come twice inside one batch. Within a batch an offset is never
+held twice, whatever moved a position.
 """
 
 from __future__ import annotations
@@ -16,13 +22,21 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    OffsetOutOfRangeError,
+)
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
+from pipeline import telemetry
+from pipeline.errors import first_line
 from pipeline.kafka_auth import client_options
 from pipeline.settings import Settings
 
@@ -30,24 +44,41 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What became of a batch's write. Non-empty `reread`: nothing was written; these
+    partitions are a new incarnation found past their start and are read again from their
+    beginning, the others from their first unwritten offset."""
+
+    reread: frozenset[tuple[str, int]] = frozenset()
+
+
 Prepare = Callable[[list[ConsumerRecord]], T]
-# The prepared batch and the (topic, partition) pairs this worker still owns.
-Write = Callable[[T, frozenset[tuple[str, int]]], Awaitable[None]]
+# The prepared batch (every record of it fetched under the current assignment), and the
+# partitions' Kafka facts the sink checks its stored progress against.
+Write = Callable[[T, "IngestConsumer[T]"], Awaitable[Written]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: IngestConsumer) -> None:
+    def __init__(self, owner: IngestConsumer[Any]) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        # Finish (and commit) the batch in hand before another worker takes its partitions.
+        # Batches fetched so far belong to the old assignment; the one being written finishes
+        # (and commits) before another worker may take its partitions.
+        self.owner.generation += 1
         async with self.owner.batch_lock:
             pass
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.owner.generation += 1
+        self.owner.assigned_at = time.monotonic()
+        self.owner.waiting_reported = False
+        telemetry.rebalanced(self.owner.settings.ingest_group)
         log.info(
             "ingest partitions assigned: %s",
-            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)),
+            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)) or "none",
         )
         await self.owner.on_assigned(frozenset((tp.topic, tp.partition) for tp in assigned))
 
@@ -59,8 +90,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
     `prepare` (CPU: parse, enrich, build rows) of the next batch runs while `write` (I/O: the
     ClickHouse insert) of the previous one is still under way, so both cores stay busy; writes
     and their commits stay strictly in order, one at a time, which the sink's stored-offset
-    marks rely on. `write` gets the (topic, partition) pairs still owned: records of partitions
-    revoked meanwhile are another worker's and must not be written.
+    marks rely on.
     """
 
     def __init__(
@@ -78,81 +108,270 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         self.on_assigned = on_assigned
         self.batch_lock = asyncio.Lock()
         self.consumer: AIOKafkaConsumer | None = None
+        # Bumped at every revoke and assignment: a batch fetched under an older one is dropped.
+        self.generation = 0
+        self.assigned_at: float | None = None
+        self.waiting_reported = False
+        # Set when fetched records were dropped: before the next batch, every partition goes
+        # back to its committed offset, or to its beginning if it is in `from_beginning`.
+        self.rewind = False
+        self.from_beginning: set[tuple[str, int]] = set()
+        self._probe: AIOKafkaConsumer | None = None
+        self._started_at = time.monotonic()
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": self.settings.kafka_bootstrap,
+            "max_partition_fetch_bytes": self.settings.max_message_bytes,
+            "fetch_max_bytes": max(self.settings.max_message_bytes, 64 * 1024 * 1024),
+            **client_options(self.settings),
+        }
 
     async def on_start(self) -> None:
+        self._started_at = time.monotonic()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.settings.ingest_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
-            max_partition_fetch_bytes=self.settings.max_message_bytes,
-            fetch_max_bytes=max(self.settings.max_message_bytes, 64 * 1024 * 1024),
             max_poll_records=self.settings.sink_batch_size,
-            **client_options(self.settings),
+            # Pattern subscriptions see new and re-created topics at a metadata refresh: every
+            # few seconds, not aiokafka's default of five minutes.
+            metadata_max_age_ms=int(self.settings.ingest_metadata_refresh_seconds * 1000),
+            **self._options(),
         )
         # `logs.raw` and `logs.raw.<service>`: topics published per service are read too.
-        self.consumer.subscribe(
-            pattern=f"^{re.escape(self.settings.topic_raw)}(\\..+)?$",
-            listener=_Rebalance(self),
-        )
-        await self.consumer.start()
+        self.consumer.subscribe(pattern=self.pattern, listener=_Rebalance(self))
+
+    @property
+    def pattern(self) -> str:
+        return f"^{re.escape(self.settings.topic_raw)}(\\..+)?$"
 
     async def on_stop(self) -> None:
         if self.consumer is not None:
             async with self.batch_lock:
                 await self.consumer.stop()
+        if self._probe is not None:
+            await self._probe.stop()
+
+    async def _connect(self) -> None:
+        """Start the consumer, waiting for the broker as long as it takes."""
+        assert self.consumer is not None
+        started, delay = time.monotonic(), 1.0
+        while not self.should_stop:
+            try:
+                await self.consumer.start()
+                return
+            except KafkaError as exc:
+                log.warning(
+                    "Kafka at %s is not answering (%s) after %.0f s; retrying in %.0f s",
+                    self.settings.kafka_bootstrap,
+                    first_line(exc, 200),
+                    time.monotonic() - started,
+                    delay,
+                )
+                await self.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     @Service.task
     async def _consume(self) -> None:
+        await self._connect()
         assert self.consumer is not None
-        size, linger = self.settings.sink_batch_size, self.settings.sink_linger_seconds
-        max_bytes = self.settings.sink_batch_bytes
         in_flight: asyncio.Future[None] | None = None
         while not self.should_stop:
-            batch: list[ConsumerRecord] = []
-            # The offset to commit per partition: one past the last record of the batch.
-            ends: dict[TopicPartition, int] = {}
-            deadline = None
-            batch_bytes = 0
-            while len(batch) < size and batch_bytes < max_bytes:
-                wait = linger if deadline is None else max(0.0, deadline - time.monotonic())
-                fetched = await self.consumer.getmany(
-                    timeout_ms=int(wait * 1000), max_records=size - len(batch)
-                )
-                for tp, records in fetched.items():
-                    batch.extend(records)
-                    ends[tp] = records[-1].offset + 1
-                    batch_bytes += sum(len(r.value or b"") for r in records)
-                if batch and deadline is None:
-                    deadline = time.monotonic() + linger
-                if (deadline is not None and time.monotonic() >= deadline) or self.should_stop:
-                    break
+            if self.rewind:
+                if in_flight is not None:
+                    await in_flight
+                    in_flight = None
+                await self._rewind()
+                continue
+            generation = self.generation
+            batch, ends = await self._assemble(generation)
             if not batch:
                 continue
             prepared = self.prepare(batch)
             if in_flight is not None:
                 await in_flight
-            in_flight = asyncio.ensure_future(self._write_and_commit(prepared, ends))
+            if self.generation != generation:
+                self._discarded(len(batch))
+                continue
+            in_flight = asyncio.ensure_future(
+                self._write_and_commit(prepared, ends, generation, len(batch))
+            )
             # Let the write reach its insert thread now: getmany often returns without
             # yielding, and the next prepare would then hold the loop before the insert began.
             await asyncio.sleep(0)
         if in_flight is not None:
             await in_flight
 
-    async def _write_and_commit(self, prepared: T, ends: dict[TopicPartition, int]) -> None:
+    async def _rewind(self) -> None:
+        """Every owned partition back to its committed offset (where written batches end) or,
+        for a new incarnation, to its beginning; no write is under way."""
+        assert self.consumer is not None
+        generation = self.generation
+        self.rewind = False
+        for tp in sorted(self.consumer.assignment()):
+            try:
+                if (tp.topic, tp.partition) in self.from_beginning:
+                    await self.consumer.seek_to_beginning(tp)
+                    continue
+                committed = await self.consumer.committed(tp)
+                if committed is None:
+                    await self.consumer.seek_to_beginning(tp)
+                else:
+                    self.consumer.seek(tp, committed)
+            except (IllegalStateError, KafkaError) as exc:
+                if self.generation == generation:  # not a rebalance meanwhile: try again
+                    log.warning("cannot rewind %s (%s); retrying", tp, first_line(exc, 200))
+                    self.rewind = True
+                    await self.sleep(1.0)
+                return
+        self.from_beginning.clear()
+        if self.generation != generation:
+            self.rewind = True  # rebalanced meanwhile: records fetched since are stale too
+
+    async def _assemble(
+        self, generation: int
+    ) -> tuple[list[ConsumerRecord], dict[TopicPartition, int]]:
+        """Records fetched under one assignment, each offset once, and per partition the offset
+        to commit (one past its last record); empty if the assignment changed meanwhile."""
+        assert self.consumer is not None
+        size, linger = self.settings.sink_batch_size, self.settings.sink_linger_seconds
+        max_bytes = self.settings.sink_batch_bytes
+        batch: list[ConsumerRecord] = []
+        ends: dict[TopicPartition, int] = {}
+        deadline = None
+        batch_bytes = 0
+        while len(batch) < size and batch_bytes < max_bytes:
+            wait = linger if deadline is None else max(0.0, deadline - time.monotonic())
+            fetched = await self.consumer.getmany(
+                timeout_ms=int(wait * 1000), max_records=size - len(batch)
+            )
+            if self.generation != generation:
+                self._discarded(len(batch) + sum(len(r) for r in fetched.values()))
+                return [], {}
+            if not fetched:
+                self._report_waiting()
+            for tp, records in fetched.items():
+                end = ends.get(tp)
+                if end is not None and records[0].offset < end:
+                    # Never twice in a batch, whatever moved the position back.
+                    records = [r for r in records if r.offset >= end]
+                    if not records:
+                        continue
+                batch.extend(records)
+                ends[tp] = records[-1].offset + 1
+                batch_bytes += sum(len(r.value or b"") for r in records)
+            if batch and deadline is None:
+                deadline = time.monotonic() + linger
+            if (deadline is not None and time.monotonic() >= deadline) or self.should_stop:
+                break
+        return batch, ends
+
+    def _discarded(self, messages: int) -> None:
+        self.rewind = True
+        if messages:
+            log.info(
+                "assignment changed: %d fetched messages dropped, to be read again from the "
+                "committed offsets",
+                messages,
+            )
+            telemetry.batch_discarded(messages)
+
+    async def _write_and_commit(
+        self, prepared: T, ends: dict[TopicPartition, int], generation: int, messages: int
+    ) -> None:
         assert self.consumer is not None
         async with self.batch_lock:
-            owned = self.consumer.assignment()
-            await self.write(prepared, frozenset((tp.topic, tp.partition) for tp in owned))
-            offsets = {tp: offset for tp, offset in ends.items() if tp in owned}
-            if not offsets:
+            if self.generation != generation:  # revoked while waiting for the lock
+                self._discarded(messages)
+                return
+            written = await self.write(prepared, self)
+            if written.reread:
+                # A new incarnation past its start: read it again from its beginning, and
+                # drop every batch in progress (they follow this one).
+                self.generation += 1
+                self.from_beginning |= written.reread
+                self._discarded(messages)
                 return
             try:
-                await self.consumer.commit(offsets)
+                await self.consumer.commit(ends)
             except (CommitFailedError, KafkaError) as exc:
-                # The rows are stored; a replay of this batch is skipped by the sink's offsets.
+                # The rows are stored; a replay of this batch is skipped by the sink's marks.
                 log.warning(
-                    "offset commit failed (%s): the batch will be read again and skipped", exc
+                    "offset commit failed (%s): the batch will be read again and skipped",
+                    first_line(exc, 200),
                 )
+
+    def _report_waiting(self) -> None:
+        """Say once, plainly, when no partition has come for longer than a join should take."""
+        assert self.consumer is not None
+        waited = self.waiting_seconds()
+        if waited is not None and not self.waiting_reported:
+            self.waiting_reported = True
+            log.warning(
+                "still waiting for partitions of %s after %.0f s (group %s): is another worker "
+                "holding them, or is the topic missing? `logweir status` shows the assignment",
+                self.settings.topic_raw,
+                waited,
+                self.settings.ingest_group,
+            )
+
+    def waiting_seconds(self) -> float | None:
+        """How long this worker has owned no partition, once that is longer than a group join
+        should take (`ingest_join_seconds`); None otherwise."""
+        if self.consumer is None or self.consumer.assignment():
+            return None
+        since = self.assigned_at if self.assigned_at is not None else self._started_at
+        waited = time.monotonic() - since
+        return waited if waited > self.settings.ingest_join_seconds else None
+
+    # --- PartitionLog: what the sink asks Kafka about the partitions it writes ---
+
+    def highwater(self, topic: str, partition: int) -> int | None:
+        assert self.consumer is not None
+        return self.consumer.highwater(TopicPartition(topic, partition))  # type: ignore[no-any-return]
+
+    async def timestamp_at(self, topic: str, partition: int, offset: int) -> int | None:
+        """The Kafka timestamp of the record at `offset`, read by a consumer of its own (no
+        group, so the ingest consumer's position and group are untouched); None if the
+        partition has no record there. Waits for the broker as long as it takes."""
+        tp = TopicPartition(topic, partition)
+        delay = 1.0
+        while True:
+            try:
+                probe = await self._probe_consumer()
+                probe.assign([tp])
+                probe.seek(tp, offset)
+                deadline = time.monotonic() + 10.0
+                while time.monotonic() < deadline:
+                    fetched = await probe.getmany(tp, timeout_ms=1000, max_records=1)
+                    for record in fetched.get(tp, []):
+                        return record.timestamp if record.offset == offset else None  # type: ignore[no-any-return]
+                    high = probe.highwater(tp)
+                    if high is not None and high <= offset:
+                        return None
+                raise TimeoutError("no answer within 10 s")
+            except OffsetOutOfRangeError:
+                return None
+            except (KafkaError, TimeoutError) as exc:
+                log.warning(
+                    "cannot read %s[%d]@%d to check the stored progress (%s); retrying in %.0f s",
+                    topic,
+                    partition,
+                    offset,
+                    first_line(exc, 200),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _probe_consumer(self) -> AIOKafkaConsumer:
+        if self._probe is None:
+            probe = AIOKafkaConsumer(
+                group_id=None, enable_auto_commit=False, auto_offset_reset="none", **self._options()
+            )
+            await probe.start()
+            self._probe = probe
+        return self._probe

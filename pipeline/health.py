@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalStateError
+from faust import Sensor
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline import telemetry
 from pipeline.consumer import IngestConsumer
+from pipeline.kafka_auth import client_options
 from pipeline.metrics import REGISTRY
 from pipeline.settings import Settings
 
@@ -59,18 +62,83 @@ async def consumer_lag(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
 
 
 def verdict(
-    broker: bool, clickhouse: bool, lag: int, max_lag: int, partitions: int
+    broker: bool,
+    clickhouse: bool,
+    lag: int,
+    max_lag: int,
+    partitions: int,
+    *,
+    waiting: str | None = None,
+    group: str | None = None,
 ) -> dict[str, Any]:
-    """The /health document; "ok" only when both backends answer and lag is within bounds."""
+    """The /health document; "ok" only when both backends answer, lag is within bounds, the
+    ingest consumer owns partitions (`waiting` says why not) and the Faust group is settled
+    (`group` says why not). `reasons` says, in words, what is wrong."""
     lag_ok = lag <= max_lag
+    reasons = [
+        reason
+        for reason in (
+            None if broker else "Kafka is not answering",
+            None if clickhouse else "ClickHouse is not answering",
+            None if lag_ok else f"lag {lag} is over {max_lag}",
+            waiting,
+            group,
+        )
+        if reason
+    ]
     return {
-        "status": "ok" if broker and clickhouse and lag_ok else "degraded",
+        "status": "degraded" if reasons else "ok",
         "broker": broker,
         "clickhouse": clickhouse,
         "lag": lag,
         "lag_ok": lag_ok,
         "partitions": partitions,
+        "reasons": reasons,
     }
+
+
+class GroupWatch(Sensor):  # type: ignore[misc]
+    """Watches the Faust group (alerting's leader election): counts its rebalances and tells
+    when it has been rebalancing for longer than a join should take, or keeps re-joining."""
+
+    # Re-joins within this many seconds, beyond `REJOINS_TOLERATED`, mean an unsettled group.
+    REJOIN_WINDOW_SECONDS = 60.0
+    REJOINS_TOLERATED = 3
+
+    def __init__(self, group: str, join_seconds: float) -> None:
+        super().__init__()
+        self.group = group
+        self.join_seconds = join_seconds
+        self.rebalancing_since: float | None = None
+        self.recent: deque[float] = deque()
+
+    def on_rebalance_start(self, app: Any) -> dict[str, Any]:
+        now = time.monotonic()
+        if self.rebalancing_since is None:
+            self.rebalancing_since = now
+        self.recent.append(now)
+        telemetry.rebalanced(self.group)
+        return {}
+
+    def on_rebalance_end(self, app: Any, state: dict[str, Any]) -> None:
+        self.rebalancing_since = None
+
+    def trouble(self) -> str | None:
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] > self.REJOIN_WINDOW_SECONDS:
+            self.recent.popleft()
+        since = self.rebalancing_since
+        if since is not None and now - since > self.join_seconds:
+            return (
+                f"the Faust group {self.group} has been rebalancing for {now - since:.0f} s: "
+                "alert evaluation waits (ingestion does not)"
+            )
+        if len(self.recent) > self.REJOINS_TOLERATED:
+            return (
+                f"the Faust group {self.group} re-joined {len(self.recent)} times in the last "
+                f"{self.REJOIN_WINDOW_SECONDS:.0f} s: alert evaluation waits (ingestion does not)"
+            )
+        return None
 
 
 class Probe:
@@ -94,12 +162,14 @@ class Probe:
 class Server(Service):  # type: ignore[misc]
     """Serves /metrics (Prometheus text) and /health (JSON, 200 ok / 503 degraded)."""
 
-    def __init__(self, settings: Settings, ingest: IngestConsumer[Any]) -> None:
+    def __init__(self, settings: Settings, ingest: IngestConsumer[Any], group: GroupWatch) -> None:
         super().__init__()
         self.settings = settings
         self.ingest = ingest
+        self.group = group
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._kafka: AIOKafkaClient | None = None
         self.broker_up = Probe(self._broker_answers)
         self.clickhouse_up = Probe(self._clickhouse_answers)
 
@@ -130,6 +200,8 @@ class Server(Service):  # type: ignore[misc]
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
+        if self._kafka is not None:
+            await self._kafka.close()
 
     async def lag(self) -> dict[TopicPartition, int]:
         consumer = self.ingest.consumer
@@ -141,12 +213,21 @@ class Server(Service):  # type: ignore[misc]
         broker, clickhouse = await asyncio.gather(self.broker_up(), self.clickhouse_up())
         consumer = self.ingest.consumer
         partitions = len(consumer.assignment()) if consumer is not None else 0
+        waited = self.ingest.waiting_seconds()
+        waiting = None
+        if waited is not None:
+            waiting = (
+                f"no partition of {self.settings.topic_raw} assigned for {waited:.0f} s "
+                f"(group {self.settings.ingest_group})"
+            )
         return verdict(
             broker,
             clickhouse,
             sum((await self.lag()).values()),
             self.settings.health_max_lag,
             partitions,
+            waiting=waiting,
+            group=self.group.trouble(),
         )
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -164,10 +245,20 @@ class Server(Service):  # type: ignore[misc]
         )
 
     async def _broker_answers(self) -> bool:
-        consumer = self.ingest.consumer
-        if consumer is None:
-            return False
-        await consumer.topics()  # a metadata request: answered only while the cluster is up
+        # A client of its own: the ingest consumer starts only once ClickHouse answers, and
+        # the broker's health is a fact of its own meanwhile.
+        if self._kafka is None:
+            kafka = AIOKafkaClient(
+                bootstrap_servers=self.settings.kafka_bootstrap, **client_options(self.settings)
+            )
+            try:
+                await kafka.bootstrap()
+            except BaseException:
+                await kafka.close()
+                raise
+            self._kafka = kafka
+        # A metadata request: answered only while the cluster is up.
+        await self._kafka.fetch_all_metadata()
         return True
 
     async def _clickhouse_answers(self) -> bool:

@@ -56,6 +56,26 @@ insert_retries = Counter(
     registry=REGISTRY,
 )
 
+incarnations = Counter(
+    "logweir_kafka_incarnations",
+    "Partitions found to be a new incarnation (offsets went back: a broker that lost its data, "
+    "or a topic deleted and re-created), per topic",
+    ["topic"],
+    registry=REGISTRY,
+)
+rebalances = Counter(
+    "logweir_rebalances",
+    "Partition assignments received, per consumer group",
+    ["group"],
+    registry=REGISTRY,
+)
+discarded = Counter(
+    "logweir_discarded_messages",
+    "Messages fetched but not written because the assignment changed before their batch was "
+    "written; they are read again from the committed offsets",
+    registry=REGISTRY,
+)
+
 lag = Gauge(
     "logweir_consumer_lag",
     "Messages not yet fetched: the fetch high watermark minus the consumer position",
@@ -71,7 +91,19 @@ alerts = Counter(
 )
 deliveries = Counter(
     "logweir_webhook_deliveries",
-    "Webhook delivery attempts, per target and outcome (sent|retry|failed)",
+    "Webhook delivery attempts, per target and outcome (sent|retry|failed: given up)",
     ["target", "outcome"],
+    registry=REGISTRY,
+)
+pending_deliveries = Gauge(
+    "logweir_webhook_pending_deliveries",
+    "Webhook deliveries neither sent nor given up yet, per target (on the leader)",
+    ["target"],
+    registry=REGISTRY,
+)
+oldest_pending_delivery = Gauge(
+    "logweir_webhook_oldest_pending_seconds",
+    "Age of the oldest pending webhook delivery, per target: how long it has missed alerts",
+    ["target"],
     registry=REGISTRY,
 )

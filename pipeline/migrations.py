@@ -11,7 +11,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 import schemas
 from pipeline import retention
 from pipeline.clickhouse import connect
-from pipeline.errors import MigrationError
+from pipeline.errors import MigrationError, first_line
 from pipeline.settings import Settings
 
 MIGRATIONS_DIR = Path(schemas.__file__).parent / "migrations"
@@ -61,7 +61,7 @@ def apply(settings: Settings) -> list[Migration]:
             ).result_rows
         }
     except ClickHouseError as exc:
-        raise MigrationError(f"cannot prepare database {database!r}: {_first_line(exc)}") from exc
+        raise MigrationError(f"cannot prepare database {database!r}: {first_line(exc)}") from exc
     applied = []
     for migration in available():
         if migration.version in done:
@@ -71,7 +71,7 @@ def apply(settings: Settings) -> list[Migration]:
                 client.command(statement)
             except ClickHouseError as exc:
                 raise MigrationError(
-                    f"migration {migration.version:04d}_{migration.name} failed: {_first_line(exc)}"
+                    f"migration {migration.version:04d}_{migration.name} failed: {first_line(exc)}"
                 ) from exc
         client.insert(
             f"`{database}`.schema_migrations",
@@ -81,8 +81,3 @@ def apply(settings: Settings) -> list[Migration]:
         applied.append(migration)
     retention.apply(client, settings)
     return applied
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -65,12 +65,22 @@ class Settings(BaseSettings):
     clickhouse_password: SecretStr = SecretStr("")
     # Native protocol port of the embedded ClickHouse (for clickhouse-client users).
     clickhouse_tcp_port: int = 9000
+    # Level of the embedded ClickHouse's own log (clickhouse-server.log in its state directory,
+    # rotated by size); debug and trace write every query's text.
+    clickhouse_log_level: Literal[
+        "none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"
+    ] = "warning"
 
     # Getting logs in (pipeline/shipping). The logging handler queues at most this many records
     # while Kafka is slow or down (more are dropped and counted, never blocking the app), and
     # flush()/close()/exit wait this long for Kafka's acks.
     handler_queue_size: int = Field(10_000, ge=1)
     handler_flush_seconds: float = Field(5.0, gt=0)
+
+    # The ingest consumer looks for new and re-created `logs.raw.*` topics this often, and
+    # reports (log line, /health) owning no partition for longer than this.
+    ingest_metadata_refresh_seconds: float = Field(5.0, gt=0)
+    ingest_join_seconds: float = Field(20.0, gt=0)
 
     # Sink batching: a batch is flushed at this many events or after this many seconds.
     sink_batch_size: int = Field(20000, ge=1)
@@ -92,9 +102,15 @@ class Settings(BaseSettings):
     webhooks: list[WebhookTarget] = Field(default_factory=list)
     # HMAC-SHA256 key for generic webhooks (X-Logweir-Signature); empty = unsigned.
     webhook_secret: SecretStr = SecretStr("")
+    # Each attempt of a delivery has this long to be answered.
     webhook_timeout_seconds: float = Field(5.0, gt=0)
-    webhook_max_attempts: int = Field(5, ge=1)
+    # A failed delivery is retried after webhook_backoff_seconds, doubling per failure up to
+    # webhook_backoff_max_seconds between tries (with jitter), until this long after the alert
+    # was raised: then it is recorded `failed`. Pending deliveries live in ClickHouse, so the
+    # retrying goes on across worker restarts and leader changes.
+    webhook_give_up_after_seconds: float = Field(24 * 3600.0, gt=0)
     webhook_backoff_seconds: float = Field(0.5, gt=0)
+    webhook_backoff_max_seconds: float = Field(300.0, gt=0)
 
     # Retention of otel_logs rows, applied as the table's TTL by every migrate (worker
     # start-up, `logweir db migrate`). Per-severity days override the default, e.g.

@@ -15,11 +15,49 @@ if TYPE_CHECKING:  # the sink and the notifier report here: no import cycle at r
     from aiokafka import TopicPartition
 
     from pipeline.notifier import Attempt
-    from pipeline.sink import WriteResult
+    from pipeline.sink.writer import WriteResult
     from schemas.alerting import Alert
     from schemas.records import DeadLetter
 
 log = logging.getLogger("logweir.ingest")
+
+# Kafka and ClickHouse clients log every failed connection attempt, many a second while a
+# server is away; the worker says itself what is down and what it does about it.
+DRIVER_LOGGERS = ("aiokafka", "clickhouse_connect")
+DRIVER_LOG_WINDOW_SECONDS = 60.0
+
+
+class OncePerWindow(logging.Filter):
+    """Lets the first record of each message template through per window; the next one after
+    the window says how many like it were held back."""
+
+    def __init__(self, window_seconds: float = DRIVER_LOG_WINDOW_SECONDS) -> None:
+        super().__init__()
+        self.window = window_seconds
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        since, held = self._seen.get(key, (0.0, 0))
+        if since and now - since < self.window:
+            self._seen[key] = (since, held + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like this in the last {self.window:.0f} s)"
+        return True
+
+
+def quiet_driver_logs() -> None:
+    """Rate-limit the client libraries' loggers (a logger's filter sees only its own records,
+    so each one already created gets the filter)."""
+    limit = OncePerWindow()
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in DRIVER_LOGGERS:
+            logging.getLogger(name).addFilter(limit)
+
+
 alert_log = logging.getLogger("logweir.alerting")
 
 
@@ -96,6 +134,20 @@ def insert_retried() -> None:
     metrics.insert_retries.inc()
 
 
+def incarnation_started(topic: str) -> None:
+    """A partition of `topic` holds another incarnation than the one stored (the sink logged it)."""
+    metrics.incarnations.labels(topic).inc()
+
+
+def rebalanced(group: str) -> None:
+    metrics.rebalances.labels(group).inc()
+
+
+def batch_discarded(messages: int) -> None:
+    """Fetched messages dropped at an assignment change, to be read again (the consumer logs)."""
+    metrics.discarded.inc(messages)
+
+
 def lag_observed(lags: Mapping[TopicPartition, int]) -> None:
     """The ingest consumer's lag per assigned partition; partitions no longer held vanish."""
     metrics.lag.clear()
@@ -109,5 +161,69 @@ def alert_raised(alert: Alert) -> None:
 
 
 def delivery_attempted(attempt: Attempt) -> None:
-    """One webhook attempt finished (the notifier logs the final failures itself)."""
+    """One webhook attempt finished; the lines below say what a person needs of them."""
     metrics.deliveries.labels(attempt.target, attempt.outcome).inc()
+
+
+def delivery_retrying(attempt: Attempt, give_up_at: float) -> None:
+    """A delivery failed and is retried: said once per delivery, not once per attempt."""
+    alert_log.warning(
+        "alert %s (%s) not delivered to %s yet (%s): retrying until %s UTC",
+        attempt.alert.rule,
+        attempt.alert.status,
+        attempt.target,
+        attempt.error,
+        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(give_up_at)),
+    )
+
+
+def delivery_recovered(attempt: Attempt, queued_seconds: float) -> None:
+    """A delivery that had failed got through."""
+    alert_log.info(
+        "alert %s (%s) delivered to %s at attempt %d, %s after it was raised",
+        attempt.alert.rule,
+        attempt.alert.status,
+        attempt.target,
+        attempt.attempt,
+        _span(queued_seconds),
+    )
+
+
+def delivery_given_up(attempt: Attempt, queued_seconds: float) -> None:
+    """A delivery is `failed` for good: the give-up time passed (or its target is gone)."""
+    alert_log.error(
+        "alert %s (%s) not delivered to %s: gave up %s after it was raised, after %d attempts: %s",
+        attempt.alert.rule,
+        attempt.alert.status,
+        attempt.target,
+        _span(queued_seconds),
+        attempt.attempt,
+        attempt.error,
+    )
+
+
+def deliveries_resumed(per_target: Mapping[str, int]) -> None:
+    """This worker became the leader and took over the deliveries queued in ClickHouse."""
+    alert_log.info(
+        "resumed %d pending webhook deliveries (%s)",
+        sum(per_target.values()),
+        ", ".join(f"{target}: {n}" for target, n in sorted(per_target.items())),
+    )
+
+
+def deliveries_pending(per_target: Mapping[str, tuple[int, float]]) -> None:
+    """Pending deliveries (count, age of the oldest in seconds) per target; empty when this
+    worker does not lead, so the gauges of a former leader do not linger."""
+    metrics.pending_deliveries.clear()
+    metrics.oldest_pending_delivery.clear()
+    for target, (count, oldest) in per_target.items():
+        metrics.pending_deliveries.labels(target).set(count)
+        metrics.oldest_pending_delivery.labels(target).set(oldest)
+
+
+def _span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

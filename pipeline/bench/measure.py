@@ -250,7 +250,7 @@ def latency(settings: Settings, rate: float, seconds: float, corpus: Corpus) -> 
         def poll() -> None:
             while not stop.is_set():
                 rows = client.query(
-                    "SELECT KafkaPartition, max(MaxOffset) FROM ingest_offsets "
+                    "SELECT KafkaPartition, max(MaxOffset) FROM ingest_progress "
                     "WHERE TargetTable = 'otel_logs' GROUP BY KafkaPartition"
                 ).result_rows
                 seen.append((time.perf_counter(), {int(p): int(o) for p, o in rows}))

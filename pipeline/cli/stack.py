@@ -33,18 +33,10 @@ def up() -> None:
         )
     migrate(settings)
     if fresh_broker:
-        _forget_offsets_of_lost_log(settings)
-
-
-def _forget_offsets_of_lost_log(settings: Settings) -> None:
-    from pipeline.clickhouse import connect
-    from pipeline.sink import forget_stored_offsets
-
-    topics = [settings.topic_raw]
-    if forget_stored_offsets(connect(settings), topics):
         console.print(
-            "note        the local broker starts empty, so Kafka offsets restart at 0: rows "
-            "already in ClickHouse stay, and the sink's stored-offset marks were reset"
+            "note        the local broker keeps no data across restarts: Kafka offsets start "
+            "again at 0, which workers see as a new incarnation of each partition (logged) and "
+            "store from its beginning"
         )
 
 

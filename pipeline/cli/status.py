@@ -181,7 +181,9 @@ def _headline(frame: Frame) -> Text:
             f"  {check} {'yes' if health.get(check) else 'NO'}",
             style=None if health.get(check) else "red",
         )
-    text.append(f"  lag {health.get('lag', 0):,}")
+    text.append(f"  lag {health.get('lag', 0):,}  partitions {health.get('partitions', 0)}")
+    for reason in health.get("reasons", []):
+        text.append(f"\n  {reason}", style="red")
     return text
 
 

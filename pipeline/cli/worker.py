@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gc
-import logging
 import threading
 import time
 from typing import Annotated
 
 import typer
 
-from pipeline import migrations
+from pipeline import telemetry
 from pipeline.settings import Settings
 
 
@@ -23,15 +22,10 @@ def worker(
     from agents import build
 
     settings = Settings()
-    _wait_for_clickhouse(settings)
-    applied = migrations.apply(settings)
-    if applied:
-        logging.getLogger("logweir").info(
-            "applied migrations: %s", ", ".join(m.name for m in applied)
-        )
-    faust_app = build(settings)
+    faust_app, services = build(settings)
     _collect_cycles_periodically()
-    Worker(faust_app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    telemetry.quiet_driver_logs()
+    Worker(faust_app, *services, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
 # Seconds between full garbage collections in the worker.
@@ -59,18 +53,3 @@ def _collect_cycles_periodically() -> None:
             gc.collect()
 
     threading.Thread(target=collect, name="gc", daemon=True).start()
-
-
-def _wait_for_clickhouse(settings: Settings, timeout: float = 30.0) -> None:
-    from pipeline.clickhouse import connect
-    from pipeline.errors import SinkUnavailable
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            connect(settings, database="").ping()
-            return
-        except SinkUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)

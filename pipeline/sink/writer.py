@@ -1,16 +1,16 @@
-"""The ClickHouse sink: batches of records and dead letters in, exactly-once rows out.
+"""The ClickHouse writer: batches of rows and dead letters in, exactly-once rows out.
 
-The ingest agent calls `write()` once per batch and awaits it before the batch's Kafka offsets
-are acknowledged, so offsets are committed only after ClickHouse has the rows. Exactly-once
+The ingest consumer calls `write()` once per batch and awaits it before the batch's Kafka
+offsets are committed, so offsets are committed only after ClickHouse has the rows. Exactly-once
 on top of Kafka's at-least-once comes from two mechanisms:
 
-- each insert carries a deduplication token derived from its Kafka offset ranges, so a retry
-  of the same batch after a lost acknowledgement is dropped by the server;
-- after a restart or rebalance, events at or below the highest offset already stored for their
-  table and partition (kept by the `ingest_offsets` materialized views) are skipped, because
-  a replayed batch need not have the same boundaries as the one that was stored.
+- events at or below the highest offset already stored for their table, partition and
+  incarnation are skipped (`progress`: a replayed batch need not have the boundaries of the one
+  that was stored, and a broker's offsets are checked to still mean the same records);
+- each insert carries a deduplication token naming its rows, so a retry of the same insert
+  after a lost acknowledgement is dropped by the server.
 
-A ClickHouse that is down or slow is retried with backoff for as long as it takes (the agent
+A ClickHouse that is down or slow is retried with backoff for as long as it takes (the consumer
 stops pulling from Kafka meanwhile); rows the server rejects are bisected until the bad ones
 are isolated and dead-lettered, so one bad row never blocks or loses the rest.
 """
@@ -18,7 +18,6 @@ are isolated and dead-lettered, so one bad row never blocks or loses the rest.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -32,109 +31,25 @@ from clickhouse_connect.driver.insert import InsertContext
 
 from pipeline import telemetry
 from pipeline.clickhouse import unreachable
-from pipeline.errors import SinkUnavailable
-from pipeline.message import Message
+from pipeline.errors import SinkUnavailable, first_line
 from pipeline.settings import Settings
-from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
+from pipeline.sink import progress
+from pipeline.sink.progress import PartitionLog, Plan, Progress, Span, TopicPartition
+from pipeline.sink.tables import (
+    COORDINATES,
+    DEADLETTER_TABLE,
+    INCARNATION_COLUMN,
+    LOG_COLUMNS,
+    LOGS_TABLE,
+    TABLE_COLUMNS,
+    Row,
+    deadletter_row,
+)
+from schemas.records import DeadLetter
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
-
-LOGS_TABLE = "otel_logs"
-DEADLETTER_TABLE = "logs_deadletter"
-
-LOG_COLUMNS = (
-    "Timestamp",
-    "TimestampTime",
-    "TraceId",
-    "SpanId",
-    "TraceFlags",
-    "SeverityText",
-    "SeverityNumber",
-    "ServiceName",
-    "Body",
-    "ResourceAttributes",
-    "ScopeName",
-    "LogAttributes",
-    "LogFormat",
-    "TemplateId",
-    "Template",
-    "IngestFlags",
-    "KafkaTopic",
-    "KafkaPartition",
-    "KafkaOffset",
-    "KafkaEventIndex",
-)
-DEADLETTER_COLUMNS = (
-    "MessageTimestamp",
-    "Reason",
-    "Detail",
-    "Raw",
-    "RawBytes",
-    "KafkaTopic",
-    "KafkaPartition",
-    "KafkaOffset",
-    "KafkaEventIndex",
-)
-# A dead letter keeps at most this much of the raw input; RawBytes has the full size.
-MAX_DEADLETTER_RAW = 1024 * 1024
-
-
-# A row of otel_logs or logs_deadletter, in the order of LOG_COLUMNS or DEADLETTER_COLUMNS.
-Row = tuple[object, ...]
-
-
-def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
-    resource = {"service.name": record.service}
-    if record.host:
-        resource["host.name"] = record.host
-    severity = int(record.severity)
-    return (
-        record.timestamp_ns,
-        record.timestamp_ns // 1_000_000_000,
-        record.trace_id,
-        record.span_id,
-        record.trace_flags,
-        SEVERITY_TEXT[severity],
-        severity,
-        record.service,
-        record.body,
-        resource,
-        record.logger,
-        record.attributes,
-        record.format,
-        record.template_id,
-        record.template,
-        record.flags,
-        message.topic,
-        message.partition,
-        message.offset,
-        index,
-    )
-
-
-def deadletter_row(dead: DeadLetter, index: int = 0) -> Row:
-    return (
-        dead.timestamp_ms,
-        dead.reason,
-        dead.detail,
-        dead.raw[:MAX_DEADLETTER_RAW],
-        len(dead.raw),
-        dead.topic,
-        dead.partition,
-        dead.offset,
-        index,
-    )
-
-
-TABLE_COLUMNS = {LOGS_TABLE: LOG_COLUMNS, DEADLETTER_TABLE: DEADLETTER_COLUMNS}
-
-# Where each table's rows keep their Kafka topic, partition and offset.
-COORDINATE_COLUMNS = {
-    table: tuple(columns.index(c) for c in ("KafkaTopic", "KafkaPartition", "KafkaOffset"))
-    for table, columns in TABLE_COLUMNS.items()
-}
 
 
 @dataclass(slots=True)
@@ -143,36 +58,18 @@ class Pending:
 
     table: str
     rows: list[Row] = field(default_factory=list)
-    _spans: dict[tuple[str, int], list[int]] | None = None
+    _spans: dict[TopicPartition, Span] | None = None
 
-    def coordinates(self, row: Row) -> tuple[str, int, int]:
-        t, p, o = COORDINATE_COLUMNS[self.table]
-        return row[t], row[p], row[o]  # type: ignore[return-value]
-
-    def spans(self) -> dict[tuple[str, int], list[int]]:
-        """(topic, partition) → [lowest offset, highest offset, rows]: one pass, then cached."""
+    def spans(self) -> dict[TopicPartition, Span]:
         if self._spans is None:
-            t, p, o = COORDINATE_COLUMNS[self.table]
-            spans: dict[tuple[str, int], list[int]] = {}
-            for row in self.rows:
-                key: tuple[str, int] = (row[t], row[p])  # type: ignore[assignment]
-                offset: int = row[o]  # type: ignore[assignment]
-                span = spans.get(key)
-                if span is None:
-                    spans[key] = [offset, offset, 1]
-                    continue
-                if offset < span[0]:
-                    span[0] = offset
-                elif offset > span[1]:
-                    span[1] = offset
-                span[2] += 1
-            self._spans = spans
+            self._spans = progress.spans(self.table, self.rows)
         return self._spans
 
-    def token(self) -> str:
-        """Deterministic for the same rows: the table and each partition's offset range."""
-        key = ";".join(f"{t}/{p}/{a}-{b}/{n}" for (t, p), (a, b, n) in sorted(self.spans().items()))
-        return hashlib.sha1(f"{self.table}|{key}".encode()).hexdigest()
+    def where(self, keep: Callable[[str, int, int], bool]) -> Pending:
+        """The rows whose (topic, partition, offset) `keep` accepts."""
+        c = COORDINATES[self.table]
+        t, p, o = c.topic, c.partition, c.offset
+        return Pending(self.table, [r for r in self.rows if keep(r[t], r[p], r[o])])  # type: ignore[arg-type]
 
     def split(self) -> tuple[Pending, Pending]:
         half = len(self.rows) // 2
@@ -187,6 +84,10 @@ class WriteResult:
     skipped: int = 0
     # Dead letters created here, from rows ClickHouse rejected.
     rejected: list[DeadLetter] = field(default_factory=list)
+    # Partitions found to be a new incarnation past their start: nothing of the batch was
+    # written; the consumer reads these again from their beginning and the batch's other
+    # partitions from where they were.
+    reread: set[TopicPartition] = field(default_factory=set)
 
 
 class ClickHouseSink:
@@ -196,11 +97,8 @@ class ClickHouseSink:
         self._client_factory = client_factory
         self._client: Client | None = None
         self._settings = settings
-        # (table, topic, partition) -> highest offset known to be stored.
-        self._stored_up_to: dict[tuple[str, str, int], int] = {}
+        self._progress = Progress()
         self._contexts: dict[str, InsertContext] = {}
-        # Owned partitions whose stored offsets have not been read yet.
-        self._unloaded: set[tuple[str, int]] = set()
         # clickhouse-connect imports pandas, when installed, on its first insert (to check
         # for DataFrames): done now, at start-up, not while the first batch waits (~0.3 s).
         insert_options.pd  # noqa: B018
@@ -212,86 +110,73 @@ class ClickHouseSink:
         context = self._contexts.get(table)
         if context is None:
             context = client.create_insert_context(
-                table, TABLE_COLUMNS[table], column_oriented=True
+                table, (*TABLE_COLUMNS[table], INCARNATION_COLUMN), column_oriented=True
             )
             self._contexts[table] = context
         return context
 
-    def forget_progress(self, owned: Iterable[tuple[str, int]]) -> None:
-        """After a rebalance: drop the cached offsets (another worker may have stored more);
-        the next write reads those of every `owned` (topic, partition) in one query."""
-        self._stored_up_to.clear()
-        self._unloaded = set(owned)
+    def forget_progress(self, owned: Iterable[TopicPartition]) -> None:
+        """After a rebalance; see `Progress.forget`."""
+        self._progress.forget(owned)
 
     async def write(
-        self, log_rows: list[Row], dead_letters: Sequence[tuple[DeadLetter, int]]
+        self,
+        log_rows: list[Row],
+        dead_letters: Sequence[tuple[DeadLetter, int]],
+        kafka: PartitionLog,
     ) -> WriteResult:
-        """Store `log_row` rows and (dead letter, event index) pairs; see the module docstring."""
+        """Store `log_row` rows and (dead letter, event index) pairs; see the module docstring.
+        `kafka` answers for the partitions of the batch (their offsets' incarnation)."""
         result = WriteResult()
         logs = Pending(LOGS_TABLE, log_rows)
         dead = Pending(DEADLETTER_TABLE, [deadletter_row(d, index) for d, index in dead_letters])
-        await self._load_progress(self._unloaded.union(*(p.spans() for p in (logs, dead))))
-        self._unloaded.clear()
+        batch = {p.table: p.spans() for p in (logs, dead)}
+        await self._load_progress(self._progress.to_load(tp for s in batch.values() for tp in s))
+        plan = await self._progress.plan(batch, kafka)
+        if plan.reread:
+            result.reread = plan.reread
+            return result
         logs, dead = self._unstored(logs, result), self._unstored(dead, result)
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
-        await self._insert_in_order([dead, logs], result)
+        await self._insert_in_order([dead, logs], plan, result)
         result.dead_lettered += len(dead.rows)
-        self._remember(logs)
-        self._remember(dead)
+        for pending in (logs, dead):
+            self._progress.remember(pending.table, pending.spans())
         return result
 
     def _unstored(self, pending: Pending, result: WriteResult) -> Pending:
-        """The rows above the table's stored-offset marks (all of them, unless replaying)."""
-        marks = self._stored_up_to
-        table = pending.table
-        if all(marks.get((table, *key), -1) < low for key, (low, _, _) in pending.spans().items()):
+        """The rows above their table's marks (all of them, unless replaying)."""
+        table, marks = pending.table, self._progress
+        if all(marks.mark(table, tp) < span.low for tp, span in pending.spans().items()):
             return pending
-        kept = Pending(table)
-        for row in pending.rows:
-            topic, partition, offset = pending.coordinates(row)
-            if offset > marks.get((table, topic, partition), -1):
-                kept.rows.append(row)
+        kept = pending.where(lambda t, p, o: o > marks.mark(table, (t, p)))
         result.skipped += len(pending.rows) - len(kept.rows)
         return kept
 
-    def _remember(self, pending: Pending) -> None:
-        for (topic, partition), (_, high, _) in pending.spans().items():
-            key = (pending.table, topic, partition)
-            if high > self._stored_up_to.get(key, -1):
-                self._stored_up_to[key] = high
-
-    async def _load_progress(self, partitions: set[tuple[str, int]]) -> None:
-        missing = {
-            (topic, partition)
-            for topic, partition in partitions
-            if (LOGS_TABLE, topic, partition) not in self._stored_up_to
-        }
-        if not missing:
+    async def _load_progress(self, partitions: set[TopicPartition]) -> None:
+        if not partitions:
             return
-        topics = sorted({t for t, _ in missing})
+        topics = sorted({t for t, _ in partitions})
         rows = await self._retrying(
-            "read stored offsets",
-            lambda client: (
-                client.query(
-                    "SELECT TargetTable, KafkaTopic, KafkaPartition, max(MaxOffset) "
-                    "FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)} "
-                    "GROUP BY TargetTable, KafkaTopic, KafkaPartition",
-                    parameters={"topics": topics},
-                ).result_rows
-            ),
+            "read stored progress", lambda client: progress.read_progress(client, topics)
         )
-        for table in (LOGS_TABLE, DEADLETTER_TABLE):
-            for topic, partition in missing:
-                self._stored_up_to[(table, topic, partition)] = -1
-        for table, topic, partition, offset in rows:
-            if (topic, partition) in missing:
-                self._stored_up_to[(table, topic, partition)] = offset
-                log.info(
-                    "resuming %s %s[%d] after stored offset %d", table, topic, partition, offset
-                )
+        self._progress.loaded(partitions, rows)
+        for tp in sorted(partitions):
+            for table in (LOGS_TABLE, DEADLETTER_TABLE):
+                stored = self._progress.mark(table, tp)
+                if stored >= 0:
+                    log.info(
+                        "resuming %s %s[%d] after stored offset %d (incarnation %d)",
+                        table,
+                        *tp,
+                        stored,
+                        self._progress.incarnation(tp),
+                    )
 
-    async def _insert_in_order(self, pendings: list[Pending], result: WriteResult) -> None:
+    async def _insert_in_order(
+        self, pendings: list[Pending], plan: Plan, result: WriteResult
+    ) -> None:
         """Insert each table's rows, in order, in one hop to the client thread: a second hop
         would wait for the event loop, which the next batch's parsing holds by then."""
         pendings = [p for p in pendings if p.rows]
@@ -300,67 +185,79 @@ class ClickHouseSink:
         try:
             await self._retrying(
                 "insert " + " and ".join(f"{len(p.rows)} rows into {p.table}" for p in pendings),
-                lambda client: [self._send(client, p) for p in pendings],
+                lambda client: [self._send(client, p, plan) for p in pendings],
             )
         except DatabaseError:
             # A row was refused: each table again on its own, bisecting down to the bad rows.
             # A table whose insert went through is not stored twice: same rows, same token.
             for pending in pendings:
-                await self._insert(pending, result)
+                await self._insert(pending, plan, result)
             return
         result.stored += sum(len(p.rows) for p in pendings if p.table == LOGS_TABLE)
 
-    async def _insert(self, pending: Pending, result: WriteResult) -> None:
+    async def _insert(self, pending: Pending, plan: Plan, result: WriteResult) -> None:
         try:
             await self._retrying(
                 f"insert {len(pending.rows)} rows into {pending.table}",
-                lambda client: self._send(client, pending),
+                lambda client: self._send(client, pending, plan),
             )
             result.stored += len(pending.rows) if pending.table == LOGS_TABLE else 0
         except DatabaseError as exc:
             if len(pending.rows) > 1:
                 for half in pending.split():
-                    await self._insert(half, result)
+                    await self._insert(half, plan, result)
                 return
-            await self._reject(pending, exc, result)
+            await self._reject(pending, plan, exc, result)
 
-    def _send(self, client: Client, pending: Pending) -> int:
+    def _send(self, client: Client, pending: Pending, plan: Plan) -> int:
         """One insert, with the token that makes a repeat of it a no-op (client thread);
         returns the number of rows."""
         context = self._context(client, pending.table)
-        context.settings["insert_deduplication_token"] = pending.token()
+        incarnations = plan.incarnations
+        context.settings["insert_deduplication_token"] = progress.token(
+            pending.table, pending.spans(), incarnations
+        )
         started = time.monotonic()
         # Column-oriented: clickhouse-connect then writes each column without pivoting rows in
         # Python, half the client CPU per row (measured).
-        client.insert(data=list(zip(*pending.rows, strict=True)), context=context)
+        columns: list[Sequence[object]] = list(zip(*pending.rows, strict=True))
+        numbers = {incarnations.get(tp, 0) for tp in pending.spans()}
+        if len(numbers) == 1:  # nearly always: every partition in its first incarnation
+            columns.append([numbers.pop()] * len(pending.rows))
+        else:
+            c = COORDINATES[pending.table]
+            columns.append(
+                [incarnations.get((r[c.topic], r[c.partition]), 0) for r in pending.rows]  # type: ignore[arg-type]
+            )
+        client.insert(data=columns, context=context)
         telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
         return len(pending.rows)
 
-    async def _reject(self, pending: Pending, exc: DatabaseError, result: WriteResult) -> None:
+    async def _reject(
+        self, pending: Pending, plan: Plan, exc: DatabaseError, result: WriteResult
+    ) -> None:
         """One row the server refused: store it as a dead letter instead (or drop a bad one)."""
-        topic, partition, offset = pending.coordinates(pending.rows[0])
-        detail = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else repr(exc)
+        row, c = pending.rows[0], COORDINATES[pending.table]
+        topic, partition, offset = row[c.topic], row[c.partition], row[c.offset]
+        detail = first_line(exc, 500)
         if pending.table == DEADLETTER_TABLE:
             # A dead letter the server refuses cannot be stored anywhere else: say so loudly.
             log.error(
                 "ClickHouse refused dead letter %s[%d]@%d: %s", topic, partition, offset, detail
             )
             return
-        row = pending.rows[0]
-        body = row[LOG_COLUMNS.index("Body")]
-        index = int(row[LOG_COLUMNS.index("KafkaEventIndex")])  # type: ignore[call-overload]
         dead = DeadLetter(
             reason="clickhouse_rejected",
             detail=detail,
-            raw=str(body).encode("utf-8", "replace"),
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            timestamp_ms=int(row[0]) // 1_000_000,  # type: ignore[call-overload]
+            raw=str(row[_BODY]).encode("utf-8", "replace"),
+            topic=topic,  # type: ignore[arg-type]
+            partition=partition,  # type: ignore[arg-type]
+            offset=offset,  # type: ignore[arg-type]
+            timestamp_ms=row[c.timestamp],  # type: ignore[arg-type]
         )
         result.rejected.append(dead)
-        dead_pending = Pending(DEADLETTER_TABLE, [deadletter_row(dead, index)])
-        await self._insert(dead_pending, result)
+        index: int = row[_EVENT_INDEX]  # type: ignore[assignment]
+        await self._insert(Pending(DEADLETTER_TABLE, [deadletter_row(dead, index)]), plan, result)
         result.dead_lettered += 1
 
     async def _retrying(self, what: str, call: Callable[[Client], R]) -> R:
@@ -384,7 +281,7 @@ class ClickHouseSink:
                 log.warning(
                     "%s: ClickHouse is busy (%s); retrying in %.1fs",
                     what,
-                    str(exc).splitlines()[0][:200],
+                    first_line(exc, 200),
                     delay,
                 )
             telemetry.insert_retried()
@@ -392,24 +289,8 @@ class ClickHouseSink:
             delay = min(delay * 2, self._settings.sink_retry_max_seconds)
 
 
-def forget_stored_offsets(client: Client, topics: list[str]) -> int:
-    """Drop the stored-offset watermarks of `topics`; returns how many partitions had one.
-
-    For a broker that lost its log (the local in-memory broker after a restart): its offsets
-    start again at 0, and the old watermarks would make the sink skip new messages.
-    """
-    known = client.query(
-        "SELECT count() FROM ingest_offsets WHERE KafkaTopic IN {topics:Array(String)}",
-        parameters={"topics": topics},
-    ).result_rows[0][0]
-    if known:
-        client.command(
-            "ALTER TABLE ingest_offsets DELETE WHERE KafkaTopic IN {topics:Array(String)}",
-            parameters={"topics": topics},
-            settings={"mutations_sync": 2},
-        )
-    return int(known)
-
+_BODY = LOG_COLUMNS.index("Body")
+_EVENT_INDEX = LOG_COLUMNS.index("KafkaEventIndex")
 
 # Server errors that say "later", not "this data is bad": too many parts, memory, timeouts.
 _TRANSIENT_CODES = (

@@ -1,0 +1,123 @@
+"""The two tables the sink writes, their columns, and the row builders.
+
+A row is a tuple in the order of its table's row columns, built once per event while the
+record is fresh (in the batch's prepare step). The sink adds one more column at write time,
+`KafkaIncarnation`, because which incarnation of a partition an offset belongs to is known only
+once the stored progress has been checked against the broker (see `progress`).
+"""
+
+from __future__ import annotations
+
+from pipeline.message import Message
+from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
+
+LOGS_TABLE = "otel_logs"
+DEADLETTER_TABLE = "logs_deadletter"
+
+# Written by the sink beside each row's own columns (see the module docstring).
+INCARNATION_COLUMN = "KafkaIncarnation"
+
+LOG_COLUMNS = (
+    "Timestamp",
+    "TimestampTime",
+    "TraceId",
+    "SpanId",
+    "TraceFlags",
+    "SeverityText",
+    "SeverityNumber",
+    "ServiceName",
+    "Body",
+    "ResourceAttributes",
+    "ScopeName",
+    "LogAttributes",
+    "LogFormat",
+    "TemplateId",
+    "Template",
+    "IngestFlags",
+    "KafkaTopic",
+    "KafkaPartition",
+    "KafkaOffset",
+    "KafkaEventIndex",
+    "KafkaTimestamp",
+)
+DEADLETTER_COLUMNS = (
+    "MessageTimestamp",
+    "Reason",
+    "Detail",
+    "Raw",
+    "RawBytes",
+    "KafkaTopic",
+    "KafkaPartition",
+    "KafkaOffset",
+    "KafkaEventIndex",
+)
+# A dead letter keeps at most this much of the raw input; RawBytes has the full size.
+MAX_DEADLETTER_RAW = 1024 * 1024
+
+TABLE_COLUMNS = {LOGS_TABLE: LOG_COLUMNS, DEADLETTER_TABLE: DEADLETTER_COLUMNS}
+
+# A row of otel_logs or logs_deadletter, in the order of LOG_COLUMNS or DEADLETTER_COLUMNS.
+Row = tuple[object, ...]
+
+
+class Coordinates:
+    """Where a table's rows keep their Kafka topic, partition, offset and the message's Kafka
+    timestamp (the witness that tells one incarnation's record at an offset from another's)."""
+
+    __slots__ = ("topic", "partition", "offset", "timestamp")
+
+    def __init__(self, columns: tuple[str, ...], timestamp_column: str) -> None:
+        self.topic = columns.index("KafkaTopic")
+        self.partition = columns.index("KafkaPartition")
+        self.offset = columns.index("KafkaOffset")
+        self.timestamp = columns.index(timestamp_column)
+
+
+COORDINATES = {
+    LOGS_TABLE: Coordinates(LOG_COLUMNS, "KafkaTimestamp"),
+    DEADLETTER_TABLE: Coordinates(DEADLETTER_COLUMNS, "MessageTimestamp"),
+}
+
+
+def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
+    resource = {"service.name": record.service}
+    if record.host:
+        resource["host.name"] = record.host
+    severity = int(record.severity)
+    return (
+        record.timestamp_ns,
+        record.timestamp_ns // 1_000_000_000,
+        record.trace_id,
+        record.span_id,
+        record.trace_flags,
+        SEVERITY_TEXT[severity],
+        severity,
+        record.service,
+        record.body,
+        resource,
+        record.logger,
+        record.attributes,
+        record.format,
+        record.template_id,
+        record.template,
+        record.flags,
+        message.topic,
+        message.partition,
+        message.offset,
+        index,
+        message.timestamp_ms,
+    )
+
+
+def deadletter_row(dead: DeadLetter, index: int = 0) -> Row:
+    return (
+        dead.timestamp_ms,
+        dead.reason,
+        dead.detail,
+        dead.raw[:MAX_DEADLETTER_RAW],
+        len(dead.raw),
+        dead.topic,
+        dead.partition,
+        dead.offset,
+        index,
+    )

@@ -1,0 +1,151 @@
+"""Kafka offsets that start again: a broker that lost its data, a topic deleted and re-created.
+
+Every event carries a unique id and is counted by id in ClickHouse afterwards: nothing may be
+lost (skipped as "already stored") and nothing doubled, with the worker running across the
+event and after it restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline import migrations
+from pipeline.clickhouse import connect
+from pipeline.producer import produce
+from pipeline.settings import Settings
+from pipeline.shipping.kafka import new_producer
+from pipeline.stack.broker import Broker, create_topics, delete_topics
+from tests.support.census import census, tagged
+from tests.support.stack import WorkerProcess, isolated, run, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+WENT_BACK = "Kafka offsets went back"
+
+
+@pytest.fixture
+def own_broker(stack: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Broker]]:
+    """A broker of this test's own (restarting the session's would disturb other tests), with
+    fresh topics, database and group on the session's ClickHouse."""
+    port = stack.kafka_host_port[1] + 2
+    settings = isolated(stack, kafka_bootstrap=f"127.0.0.1:{port}", state_dir=tmp_path)
+    broker = Broker(settings)
+    broker.start()
+    try:
+        broker.create_topics(settings.topics, settings.topic_partitions)
+        migrations.apply(settings)
+        yield settings, broker
+    finally:
+        broker.stop()
+
+
+def _restart(broker: Broker, settings: Settings) -> None:
+    """The local broker keeps its log in memory: a restart loses every message and offset."""
+    broker.stop()
+    broker.start()
+    broker.create_topics(settings.topics, settings.topic_partitions)
+
+
+async def _send(settings: Settings, partition: int, value: bytes) -> int:
+    """One message to one partition; returns its offset."""
+    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes, {})
+    await producer.start()
+    try:
+        meta = await producer.send_and_wait(settings.topic_raw, value, partition=partition)
+        return int(meta.offset)
+    finally:
+        await producer.stop()
+
+
+def _all_stored(client, tag: str, count: int, worker: WorkerProcess) -> None:  # type: ignore[no-untyped-def]
+    wait_for(lambda: census(client, tag).ids >= count, 120, f"{count} {tag} events", worker)
+
+
+def test_broker_restart_under_a_running_worker_loses_and_doubles_nothing(own_broker):
+    settings, broker = own_broker
+    client = connect(settings)
+    worker = WorkerProcess(settings, settings.state_dir / "worker.log")
+    worker.start()
+    try:
+        run(produce(settings, tagged("before", 6000)))
+        _all_stored(client, "before", 6000, worker)
+
+        _restart(broker, settings)
+        # Fewer messages than the stored offsets: the broker's offsets end below the marks.
+        run(produce(settings, tagged("after", 3000)))
+        _all_stored(client, "after", 3000, worker)
+        # Past the old marks now: offsets the old incarnation also had.
+        run(produce(settings, tagged("beyond", 6000)))
+        _all_stored(client, "beyond", 6000, worker)
+
+        worker.kill()  # a fresh worker must not take the new offsets for the old ones either
+        worker.start()
+        run(produce(settings, tagged("restarted", 1000)))
+        _all_stored(client, "restarted", 1000, worker)
+    finally:
+        worker.stop()
+
+    for tag, count in (("before", 6000), ("after", 3000), ("beyond", 6000), ("restarted", 1000)):
+        found = census(client, tag)
+        assert (found.ids, found.duplicates, found.doubled_coordinates) == (count, 0, 0), tag
+    incarnations = dict(
+        client.query("SELECT KafkaIncarnation, count() FROM otel_logs GROUP BY 1").result_rows
+    )
+    assert incarnations == {0: 6000, 1: 10000}
+    assert WENT_BACK in worker.log_path.read_text()
+
+
+def test_another_record_at_a_stored_offset_after_a_restart_is_stored(own_broker):
+    """One message at partition 3 offset 0; broker restarted; another one at the same offset.
+    The second must not be taken for the first (by the stored marks or by the insert token)."""
+    settings, broker = own_broker
+    client = connect(settings)
+    worker = WorkerProcess(settings, settings.state_dir / "worker.log")
+    worker.start()
+    try:
+        for tag in ("first", "second"):
+            [(_, value)] = tagged(tag, 1)
+            assert run(_send(settings, 3, value)) == 0
+            _all_stored(client, tag, 1, worker)
+            if tag == "first":
+                _restart(broker, settings)
+    finally:
+        worker.stop()
+    rows = client.query(
+        "SELECT Body, KafkaPartition, KafkaOffset, KafkaIncarnation FROM otel_logs ORDER BY Body"
+    ).result_rows
+    assert [(body, offset, n) for body, _, offset, n in rows] == [
+        ("first-0", 0, 0),
+        ("second-0", 0, 1),
+    ]
+
+
+def test_a_topic_deleted_and_recreated_is_read_from_its_beginning(pipeline_settings, worker):
+    """On the session's broker. The worker sees the topic go (its assignment empties at the
+    next metadata refresh) before it comes back, as it would on Apache Kafka, where deletion
+    takes effect asynchronously and removes the group's committed offsets."""
+    settings = pipeline_settings
+    client = connect(settings)
+    run(produce(settings, tagged("old", 6000)))
+    _all_stored(client, "old", 6000, worker)
+
+    asyncio.run(delete_topics(settings.kafka_bootstrap, [settings.topic_raw]))
+    deadline = time.monotonic() + 60
+    while "ingest partitions assigned: none" not in worker.log_path.read_text():
+        assert time.monotonic() < deadline, "the worker never saw the topic go"
+        time.sleep(0.25)
+    asyncio.run(
+        create_topics(settings.kafka_bootstrap, [settings.topic_raw], settings.topic_partitions)
+    )
+    run(produce(settings, tagged("new", 8000)))
+    _all_stored(client, "new", 8000, worker)
+
+    for tag, count in (("old", 6000), ("new", 8000)):
+        found = census(client, tag)
+        assert (found.ids, found.duplicates, found.doubled_coordinates) == (count, 0, 0), tag
+    assert WENT_BACK in worker.log_path.read_text()
