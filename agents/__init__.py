@@ -6,14 +6,14 @@ import faust
 from mode import Service
 
 from agents import alerting, ingest
-from pipeline import health
 from pipeline.alerting import rules
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
+from pipeline.observe import health
+from pipeline.observe.telemetry import IngestCounters
+from pipeline.ops.startup import DependenciesReady
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink
-from pipeline.startup import DependenciesReady
-from pipeline.telemetry import IngestCounters
 
 
 def build(settings: Settings) -> tuple[faust.App, list[Service]]:

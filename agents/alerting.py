@@ -15,11 +15,11 @@ import faust
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline import telemetry
 from pipeline.alerting import counts, store
 from pipeline.alerting.engine import Engine
+from pipeline.alerting.notify.notifier import Notifier
 from pipeline.errors import LogweirError
-from pipeline.notifier import Notifier
+from pipeline.observe import telemetry
 from pipeline.settings import Settings
 from schemas.alerting import AlertRule
 

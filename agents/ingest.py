@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import faust
 from aiokafka.structs import ConsumerRecord
 
-from pipeline.consumer import IngestConsumer, Written
-from pipeline.ingest import Ingestor
+from pipeline.ingest.consumer import IngestConsumer, Written
+from pipeline.ingest.ingestor import Ingestor
+from pipeline.observe.telemetry import IngestCounters, Tally
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink, PartitionLog, Row, log_row
-from pipeline.telemetry import IngestCounters, Tally
 from schemas.records import DeadLetter, LogRecord
 
 

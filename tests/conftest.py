@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import migrations
 from pipeline.clickhouse import connect
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 from tests.support.stack import WorkerProcess, isolated
 

@@ -10,8 +10,8 @@ from clickhouse_connect.driver.client import Client
 from pydantic import ValidationError
 
 from pipeline.alerting.engine import Engine, GroupState
-from pipeline.notifier import Attempt, Queued
-from pipeline.webhooks import delivery_id
+from pipeline.alerting.notify.notifier import Attempt, Queued
+from pipeline.alerting.notify.webhooks import delivery_id
 from schemas.alerting import Alert, AlertRule
 
 log = logging.getLogger("logweir.alerting")

@@ -6,8 +6,7 @@ import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pipeline.bench import corpus, measure
-from pipeline.parsing import rates
+from pipeline.bench import corpus, measure, parse_rates
 from pipeline.settings import Settings
 
 Step = Callable[[str], None]
@@ -29,7 +28,7 @@ def run(
     results["event_bytes_avg"] = round(single.bytes / single.events)
 
     step("parse rates, one core")
-    results["parse_lines_per_s"] = {k: round(v) for k, v in rates.measure(0.5).items()}
+    results["parse_lines_per_s"] = {k: round(v) for k, v in parse_rates.measure(0.5).items()}
 
     for shape, data in (("single", single), ("batched", batched)):
         settings = _scratch(base, shape)

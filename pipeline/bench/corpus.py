@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.sample import SampleTraffic
+from pipeline.bench.sample import SampleTraffic
 
 # A shipper-style message: this many newline-delimited events, sent with `framing: lines`.
 EVENTS_PER_BATCH = 50

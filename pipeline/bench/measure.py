@@ -15,12 +15,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pipeline import migrations
 from pipeline.bench.corpus import Corpus
+from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
 from pipeline.errors import LogweirError
-from pipeline.ingest import Ingestor
-from pipeline.producer import produce
+from pipeline.ingest.ingestor import Ingestor
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 from pipeline.shipping.throttle import TokenBucket
 from pipeline.sink import LOG_COLUMNS, log_row

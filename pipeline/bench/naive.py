@@ -16,7 +16,7 @@ from faust.worker import Worker
 
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
-from pipeline.ingest import Ingestor
+from pipeline.ingest.ingestor import Ingestor
 from pipeline.settings import Settings
 from pipeline.sink import LOG_COLUMNS, log_row
 from schemas.records import LogRecord

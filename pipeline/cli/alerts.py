@@ -64,7 +64,7 @@ def test(
     """Send a sample firing alert to one webhook target and show its response."""
     from datetime import UTC, datetime
 
-    from pipeline.notifier import Attempt, Notifier
+    from pipeline.alerting.notify.notifier import Attempt, Notifier
     from schemas.alerting import Alert
 
     settings = Settings()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from pipeline import migrations
 from pipeline.cli.output import console
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 
 app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)

@@ -24,10 +24,10 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for every row")] = 180.0,
 ) -> None:
     """Start the stack and a worker, publish sample traffic, and show it queried from ClickHouse."""
-    from pipeline.accounting import account
+    from pipeline.bench.accounting import account
+    from pipeline.bench.producer import produce as send
+    from pipeline.bench.sample import SampleTraffic, bad_inputs
     from pipeline.clickhouse import connect
-    from pipeline.producer import produce as send
-    from pipeline.sample import SampleTraffic, bad_inputs
 
     settings = Settings()
     stack.up()

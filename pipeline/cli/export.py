@@ -31,8 +31,8 @@ def export(
 ) -> None:
     """Export log rows to a file, streamed from ClickHouse in constant memory."""
     from pipeline.clickhouse import connect
-    from pipeline.export import Selection, check, count, min_severity, write
-    from pipeline.timerange import TimeRange
+    from pipeline.query.export import Selection, check, count, min_severity, write
+    from pipeline.query.timerange import TimeRange
 
     check(fmt, gzip, output)
     span = TimeRange.parse(since, until)

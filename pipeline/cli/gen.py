@@ -15,7 +15,7 @@ from pipeline.cli.output import console
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
-    from pipeline.sample import SampleTraffic
+    from pipeline.bench.sample import SampleTraffic
 
 # Messages go out in slices of this many per second, so a high rate needs few acks.
 SLICES_PER_SECOND = 20
@@ -49,7 +49,7 @@ def gen(
     topic: Annotated[str | None, typer.Option(help="default: LOGWEIR_TOPIC_RAW")] = None,
 ) -> None:
     """Generate realistic mixed-format log traffic (JSON, access, Python, logfmt, text)."""
-    from pipeline.sample import SERVICES, SampleTraffic
+    from pipeline.bench.sample import SERVICES, SampleTraffic
 
     settings = Settings()
     topic = topic or settings.topic_raw

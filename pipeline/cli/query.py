@@ -13,7 +13,7 @@ from pipeline.cli.rows import Format, show
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
-    from pipeline.reports import Report
+    from pipeline.query.reports import Report
 
 
 def query(
@@ -35,9 +35,9 @@ def query(
     list_reports: Annotated[bool, typer.Option("--list", help="list the reports")] = False,
 ) -> None:
     """Run a named report (errors, performance, users, top, …) over a time range."""
-    from pipeline import reports
     from pipeline.clickhouse import connect
-    from pipeline.timerange import TimeRange, parse_duration
+    from pipeline.query import reports
+    from pipeline.query.timerange import TimeRange, parse_duration
 
     if list_reports or name in (None, "list"):
         _list(reports.REPORTS)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import telemetry
+from pipeline.observe import telemetry
 from pipeline.settings import Settings
 
 

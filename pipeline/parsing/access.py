@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import ua_parser
 
-from pipeline import timestamps
+from pipeline.parsing import timestamps
 from schemas.records import LogRecord, Severity
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline import severity, timestamps
-from pipeline.parsing import access
+from pipeline.parsing import access, severity, timestamps
 from schemas.records import LogRecord
 
 # 2024/01/02 03:04:05 [error] 123#0: *45 message, client: 1.2.3.4, server: x, request: "…"

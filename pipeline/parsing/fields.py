@@ -6,7 +6,7 @@ from itertools import islice
 
 import orjson
 
-from pipeline import severity, timestamps
+from pipeline.parsing import severity, timestamps
 from schemas.records import LogRecord
 
 # Each list is in order of preference: with both "timestamp" and "time", "timestamp" wins and

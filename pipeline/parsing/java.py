@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline import severity, timestamps
-from pipeline.parsing import stacktrace
+from pipeline.parsing import severity, stacktrace, timestamps
 from schemas.records import LogRecord
 
 _FLAGS = re.ASCII | re.DOTALL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from pipeline import severity, timestamps
+from pipeline.parsing import severity, timestamps
 from pipeline.parsing import text as plain
 from schemas.records import LogRecord
 

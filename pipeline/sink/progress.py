@@ -33,7 +33,7 @@ from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
 
-from pipeline import telemetry
+from pipeline.observe import telemetry
 from pipeline.sink.tables import COORDINATES, Row
 
 log = logging.getLogger("logweir.sink")

@@ -8,7 +8,7 @@ once the stored progress has been checked against the broker (see `progress`).
 
 from __future__ import annotations
 
-from pipeline.message import Message
+from pipeline.ingest.message import Message
 from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
 
 LOGS_TABLE = "otel_logs"

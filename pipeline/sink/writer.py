@@ -29,9 +29,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from clickhouse_connect.driver.insert import InsertContext
 
-from pipeline import telemetry
 from pipeline.clickhouse import unreachable
 from pipeline.errors import SinkUnavailable, first_line
+from pipeline.observe import telemetry
 from pipeline.settings import Settings
 from pipeline.sink import progress
 from pipeline.sink.progress import PartitionLog, Plan, Progress, Span, TopicPartition

@@ -12,11 +12,11 @@ import urllib.request
 import pytest
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline.accounting import account
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import Produced, produce
+from pipeline.bench.sample import SampleTraffic
 from pipeline.clickhouse import connect
 from pipeline.errors import LogweirError
-from pipeline.producer import Produced, produce
-from pipeline.sample import SampleTraffic
 from pipeline.stack import Broker, ClickHouseServer
 from tests.support.stack import WorkerProcess, isolated, merged, wait_for
 

@@ -9,10 +9,10 @@ import random
 import orjson
 import pytest
 
-from pipeline.accounting import account
-from pipeline.ingest import Dropped, Ingestor
-from pipeline.producer import produce
-from pipeline.sample import SampleTraffic, bad_inputs
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import produce
+from pipeline.bench.sample import SampleTraffic, bad_inputs
+from pipeline.ingest.ingestor import Dropped, Ingestor
 from pipeline.settings import Settings
 from pipeline.sink import DEADLETTER_COLUMNS, LOG_COLUMNS, deadletter_row, log_row
 from schemas.records import DeadLetter, LogRecord

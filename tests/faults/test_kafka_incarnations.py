@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import migrations
+from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
-from pipeline.producer import produce
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 from pipeline.shipping.kafka import new_producer
 from pipeline.stack.broker import Broker, create_topics, delete_topics

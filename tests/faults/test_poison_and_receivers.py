@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pipeline.accounting import account
-from pipeline.producer import produce
-from pipeline.sample import SampleTraffic
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import produce
+from pipeline.bench.sample import SampleTraffic
 from tests.support.stack import WorkerProcess, isolated, run, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -22,8 +22,8 @@ def poison_hook(record):  # type: ignore[no-untyped-def]
 
 def test_a_poison_message_is_dead_lettered_and_the_rest_stored(stack, tmp_path):
     settings = isolated(stack, hooks=[f"{__name__}:poison_hook"])
-    from pipeline import migrations
     from pipeline.clickhouse import connect
+    from pipeline.ops import migrations
     from pipeline.stack.broker import Broker
 
     Broker(settings).create_topics(settings.topics, settings.topic_partitions)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.accounting import account
-from pipeline.producer import Produced, produce
-from pipeline.sample import SampleTraffic
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import Produced, produce
+from pipeline.bench.sample import SampleTraffic
 from tests.support.stack import merged, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from pipeline.alerting.notify.webhooks import DELIVERY_HEADER
+from pipeline.bench.producer import produce
 from pipeline.cli.status import scrape, worker_url
-from pipeline.producer import produce
 from pipeline.settings import WebhookTarget
-from pipeline.webhooks import DELIVERY_HEADER
 from tests.integration.test_alerting import lines, start_worker
 from tests.support.receiver import Receiver
 from tests.support.stack import run, wait_for

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.alerting import store
-from pipeline.notifier import Attempt
-from pipeline.webhooks import delivery_id
+from pipeline.alerting.notify.notifier import Attempt
+from pipeline.alerting.notify.webhooks import delivery_id
 from schemas.alerting import Alert
 
 pytestmark = pytest.mark.integration

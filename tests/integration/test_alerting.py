@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from pipeline import migrations
+from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
-from pipeline.producer import produce
+from pipeline.ops import migrations
 from pipeline.settings import WebhookTarget
 from pipeline.stack.broker import Broker
 from tests.support.receiver import Receiver

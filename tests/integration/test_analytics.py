@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline import reports, retention
-from pipeline.producer import produce
-from pipeline.sample import SampleTraffic
+from pipeline.bench.producer import produce
+from pipeline.bench.sample import SampleTraffic
+from pipeline.ops import retention
+from pipeline.query import reports
 from pipeline.sink import LOG_COLUMNS
 from tests.support.stack import run, wait_for
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import migrations
 from pipeline.alerting.store import DELIVERY_COLUMNS
+from pipeline.bench.producer import produce
+from pipeline.bench.sample import SampleTraffic
 from pipeline.clickhouse import connect
-from pipeline.producer import produce
-from pipeline.sample import SampleTraffic
+from pipeline.ops import migrations
 from pipeline.stack.broker import Broker
 from tests.support.stack import WorkerProcess, isolated, run, wait_for
 

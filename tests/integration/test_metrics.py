@@ -11,10 +11,10 @@ import urllib.request
 import orjson
 import pytest
 
-from pipeline.accounting import account
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import produce
+from pipeline.bench.sample import SampleTraffic, bad_inputs
 from pipeline.cli.status import scrape, worker_url
-from pipeline.producer import produce
-from pipeline.sample import SampleTraffic, bad_inputs
 from pipeline.settings import Settings
 from tests.support.stack import run, wait_for
 

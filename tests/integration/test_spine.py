@@ -8,9 +8,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from pipeline.accounting import account
-from pipeline.producer import Produced, produce
-from pipeline.sample import SampleTraffic, bad_inputs
+from pipeline.bench.accounting import account
+from pipeline.bench.producer import Produced, produce
+from pipeline.bench.sample import SampleTraffic, bad_inputs
 from pipeline.settings import Settings
 from tests.support.stack import WorkerProcess, run, wait_for
 

@@ -18,10 +18,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import migrations, reports
 from pipeline.cli import app
 from pipeline.clickhouse import connect
 from pipeline.errors import LogweirError
+from pipeline.ops import migrations
+from pipeline.query import reports
 from pipeline.settings import Settings
 from tests.support.listener import Listener
 from tests.support.stack import isolated, wait_for

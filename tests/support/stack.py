@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.producer import Produced
+from pipeline.bench.producer import Produced
 from pipeline.settings import Settings
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.export import ExportError, Selection, check, min_severity
+from pipeline.query.export import ExportError, Selection, check, min_severity
 
 
 @pytest.mark.parametrize(

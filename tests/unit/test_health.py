@@ -6,7 +6,7 @@ import asyncio
 
 from aiokafka import TopicPartition
 
-from pipeline.health import Probe, partition_lag, verdict
+from pipeline.observe.health import Probe, partition_lag, verdict
 
 A, B, C = (TopicPartition("logs.raw", p) for p in range(3))
 

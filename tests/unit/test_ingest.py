@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ingest import Ingestor
+from pipeline.ingest.ingestor import Ingestor
 from pipeline.settings import Settings
 from schemas.records import DeadLetter, LogRecord, Severity
 
@@ -155,7 +155,7 @@ def explode_hook(record):
 
 
 def test_hooks_enrich_drop_or_fail_into_dead_letters():
-    from pipeline.ingest import Dropped
+    from pipeline.ingest.ingestor import Dropped
 
     settings = Settings(hooks=[f"{__name__}:keep_loud", f"{__name__}:tag"])
     kept = process(b"ERROR disk full", settings=settings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline import telemetry
-from pipeline.metrics import REGISTRY
+from pipeline.observe import telemetry
+from pipeline.observe.metrics import REGISTRY
 from pipeline.sink import WriteResult
 from schemas.records import DeadLetter
 
@@ -61,7 +61,7 @@ def test_lag_gauge_forgets_partitions_no_longer_held():
 def test_alerts_and_webhook_attempts_are_counted_by_status_and_outcome():
     from datetime import UTC, datetime
 
-    from pipeline.notifier import Attempt
+    from pipeline.alerting.notify.notifier import Attempt
     from schemas.alerting import Alert
 
     now = datetime.now(UTC)

@@ -9,10 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from pipeline.metrics import REGISTRY
-from pipeline.notifier import Attempt, Notifier, Queued, retry_delay
+from pipeline.alerting.notify.notifier import Attempt, Notifier, Queued, retry_delay
+from pipeline.alerting.notify.webhooks import delivery_id
+from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings, WebhookTarget
-from pipeline.webhooks import delivery_id
 from schemas.alerting import Alert
 
 STARTS = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline import reports
-from pipeline.reports import Params, ReportError
+from pipeline.query import reports
+from pipeline.query.reports import Params, ReportError
 
 SINCE = datetime(2026, 3, 4, 5, 0, tzinfo=UTC)
 PARAMS = Params(since=SINCE, until=SINCE + timedelta(hours=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import SettingsError
-from pipeline.retention import changes, days_by_range, ttl_expression
+from pipeline.ops.retention import changes, days_by_range, ttl_expression
 from pipeline.settings import Settings
 
 CURRENT = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.templates import mask, template_of
+from pipeline.enrich.templates import mask, template_of
 
 
 @pytest.mark.parametrize(

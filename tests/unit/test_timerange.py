@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.timerange import TimeRange, TimeRangeError, parse_duration, parse_time
+from pipeline.query.timerange import TimeRange, TimeRangeError, parse_duration, parse_time
 
 NOW = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pipeline.alerting.notify.webhooks import DELIVERY_HEADER, delivery_id, request
 from pipeline.settings import WebhookTarget
-from pipeline.webhooks import DELIVERY_HEADER, delivery_id, request
 from schemas.alerting import Alert
 
 

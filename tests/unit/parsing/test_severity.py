@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.severity import from_level
+from pipeline.parsing.severity import from_level
 from schemas.records import Severity
 
 # Words in any case or padding; numbers 0-7 are syslog severities, 10-50 Python levels.

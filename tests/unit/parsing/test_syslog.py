@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline import timestamps
-from pipeline.parsing import syslog
+from pipeline.parsing import syslog, timestamps
 from tests.unit.parsing import golden
 
 

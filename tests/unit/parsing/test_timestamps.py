@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import timestamps
+from pipeline.parsing import timestamps
 from tests.unit.parsing.golden import iso_ns
 
 NS = 10**9

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.message import Message
+from pipeline.ingest.message import Message
 from pipeline.sink.tables import (
     COORDINATES,
     DEADLETTER_COLUMNS,

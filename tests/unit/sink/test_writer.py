@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pipeline.message import Message
+from pipeline.ingest.message import Message
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink, log_row
 from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS

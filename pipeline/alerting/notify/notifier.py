@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from pipeline import telemetry, webhooks
+from pipeline.alerting.notify import webhooks
 from pipeline.errors import first_line
+from pipeline.observe import telemetry
 from pipeline.settings import Settings, WebhookTarget
 from schemas.alerting import Alert
 

@@ -15,7 +15,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline.clickhouse import read_only
 from pipeline.errors import LogweirError
-from pipeline.reports import first_line
+from pipeline.query.reports import first_line
 from schemas.records import Severity
 
 # ClickHouse writes each file format itself, so nothing is decoded or re-encoded in Python.

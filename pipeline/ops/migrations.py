@@ -9,9 +9,9 @@ from pathlib import Path
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 import schemas
-from pipeline import retention
 from pipeline.clickhouse import connect
 from pipeline.errors import MigrationError, first_line
+from pipeline.ops import retention
 from pipeline.settings import Settings
 
 MIGRATIONS_DIR = Path(schemas.__file__).parent / "migrations"

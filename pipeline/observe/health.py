@@ -18,10 +18,10 @@ from faust import Sensor
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pipeline import telemetry
-from pipeline.consumer import IngestConsumer
+from pipeline.ingest.consumer import IngestConsumer
 from pipeline.kafka_auth import client_options
-from pipeline.metrics import REGISTRY
+from pipeline.observe import telemetry
+from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings
 
 log = logging.getLogger("logweir.health")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from clickhouse_connect.driver.client import Client
 
-from pipeline.producer import Produced
+from pipeline.bench.producer import Produced
 
 
 @dataclass(frozen=True)

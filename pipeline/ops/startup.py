@@ -18,10 +18,10 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from mode import Service
 
-from pipeline import migrations
 from pipeline.clickhouse import connect
 from pipeline.errors import SinkUnavailable, first_line
 from pipeline.kafka_auth import client_options
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 
 log = logging.getLogger("logweir.startup")

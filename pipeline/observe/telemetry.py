@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline import metrics
+from pipeline.observe import metrics
 
 if TYPE_CHECKING:  # the sink and the notifier report here: no import cycle at run time
     from aiokafka import TopicPartition
 
-    from pipeline.notifier import Attempt
+    from pipeline.alerting.notify.notifier import Attempt
     from pipeline.sink.writer import WriteResult
     from schemas.alerting import Alert
     from schemas.records import DeadLetter

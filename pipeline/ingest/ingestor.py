@@ -6,9 +6,10 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from pipeline import enrichment, parsing
+from pipeline import parsing
+from pipeline.enrich import enrichers
 from pipeline.errors import SettingsError
-from pipeline.message import Message
+from pipeline.ingest.message import Message
 from pipeline.settings import Settings
 from schemas.records import DeadLetter, LogRecord
 
@@ -33,7 +34,7 @@ class Ingestor:
         self._topic_suffixes: dict[str, str] = {}
         self._framing = settings.framing
         self._topic_formats = settings.topic_formats
-        self._enrichers = enrichment.chain(settings)
+        self._enrichers = enrichers.chain(settings)
         self._hooks = [(name, load_hook(name)) for name in settings.hooks]
 
     def message(

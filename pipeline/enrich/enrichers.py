@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline import templates
-from pipeline.message import Message
-from pipeline.retention import days_by_range
+from pipeline.enrich import templates
+from pipeline.ingest.message import Message
+from pipeline.ops.retention import days_by_range
 from pipeline.settings import Settings
 from schemas.records import LogRecord
 

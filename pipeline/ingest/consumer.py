@@ -35,9 +35,9 @@ from aiokafka.errors import (
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
-from pipeline import telemetry
 from pipeline.errors import first_line
 from pipeline.kafka_auth import client_options
+from pipeline.observe import telemetry
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
