@@ -18,10 +18,8 @@ def create_app(settings: Settings) -> faust.App:
         # insert returned); never auto-committed ahead of processing.
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        # A group join waits about half the session timeout; small values keep restarts and
-        # rebalances quick, and the local broker evicts a dead member after this long.
-        broker_session_timeout=6,
-        broker_heartbeat_interval=1,
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka_heartbeat_seconds,
         broker_commit_interval=1.0,
         consumer_max_fetch_size=settings.max_message_bytes,
         producer_max_request_size=settings.max_message_bytes,

@@ -8,7 +8,7 @@ from clickhouse_connect import get_client
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from pipeline.errors import SinkUnavailable
+from pipeline.errors import SinkUnavailable, first_line
 from pipeline.settings import Settings
 
 
@@ -55,8 +55,7 @@ def read_only() -> dict[str, Any]:
 
 
 def unreachable(settings: Settings, exc: BaseException) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return (
-        f"ClickHouse at {settings.clickhouse_url} is not answering ({first[:200]}): is it "
+        f"ClickHouse at {settings.clickhouse_url} is not answering ({first_line(exc, 200)}): is it "
         "running? `logweir stack up` starts the local one"
     )

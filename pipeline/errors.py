@@ -4,9 +4,7 @@
     ├── StackError               the embedded local stack could not start or stop
     ├── SettingsError            a setting is invalid or points at nothing
     ├── MigrationError           a schema migration failed (names the migration and the reason)
-    └── SinkError
-        ├── SinkUnavailable      ClickHouse is down or slow: retry later, keep the data
-        └── SinkRejected         ClickHouse refused this data: dead-letter it, do not retry
+    └── SinkUnavailable          ClickHouse is down or slow: retry later, keep the data
 
 Parse failures are not exceptions: a parser returns a dead-letter reason as data.
 """
@@ -44,13 +42,5 @@ class MigrationError(LogweirError):
     pass
 
 
-class SinkError(LogweirError):
-    pass
-
-
-class SinkUnavailable(SinkError):
-    pass
-
-
-class SinkRejected(SinkError):
+class SinkUnavailable(LogweirError):
     pass

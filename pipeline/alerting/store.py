@@ -1,70 +1,59 @@
 """Alerts in ClickHouse: each state change recorded with its queued webhook deliveries, engine
-state restored from them, and every delivery attempt."""
+state restored from them, and every delivery attempt.
+
+The functions take a client and block; `AlertStore` is what the worker uses: the same calls off
+the event loop, through one client that is made again after any error.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from pydantic import ValidationError
 
-from pipeline.alerting.engine import Engine, GroupState
-from pipeline.alerting.notify.notifier import Attempt, Queued
+from pipeline.alerting.counts import Query
+from pipeline.alerting.engine import LastAlert
+from pipeline.alerting.notify.delivery import Attempt, Queued
 from pipeline.alerting.notify.webhooks import delivery_id
-from schemas.alerting import Alert, AlertRule
+from pipeline.alerting.rules import AlertRule
+from pipeline.alerting.tables import ALERT_COLUMNS, ALERTS, DELIVERIES, DELIVERY_COLUMNS
+from pipeline.alerting.windows import Observation
+from pipeline.errors import LogweirError
+from schemas.alerting import Alert
 
 log = logging.getLogger("logweir.alerting")
 
-ALERT_COLUMNS = (
-    "Status",
-    "Rule",
-    "Fingerprint",
-    "GroupLabels",
-    "Labels",
-    "Annotations",
-    "Summary",
-    "StartsAt",
-    "EndsAt",
-    "Value",
-    "WindowStart",
-    "WindowEnd",
-    "Targets",
-    "DeliveryIds",
-    "Payload",
-)
-
-
-DELIVERY_COLUMNS = (
-    "Fingerprint",
-    "Status",
-    "StartsAt",
-    "Target",
-    "Attempt",
-    "Outcome",
-    "HttpStatus",
-    "Error",
-    "DurationMs",
-    "DeliveryId",
-)
+# What a call raises when ClickHouse is away or refuses it: the caller skips and tries later.
+UNAVAILABLE = (LogweirError, ClickHouseError, OSError)
 
 # Deliveries queued (in `alerts` rows) with no attempt that settled them, and the attempts made.
-_PENDING = """
+_PENDING = f"""
 SELECT q.DeliveryId, q.Target, q.Payload, q.QueuedMs, a.Attempts
 FROM (
     SELECT DeliveryId, any(Target) AS Target, argMin(Payload, EventTime) AS Payload,
            toUnixTimestamp64Milli(min(EventTime)) AS QueuedMs
-    FROM alerts ARRAY JOIN Targets AS Target, DeliveryIds AS DeliveryId
+    FROM {ALERTS} ARRAY JOIN Targets AS Target, DeliveryIds AS DeliveryId
     WHERE notEmpty(Targets)
     GROUP BY DeliveryId
 ) AS q
 LEFT JOIN (
     SELECT DeliveryId, max(Attempt) AS Attempts, max(Outcome IN ('sent', 'failed')) AS Settled
-    FROM alert_deliveries
+    FROM {DELIVERIES}
     WHERE DeliveryId != ''
     GROUP BY DeliveryId
 ) AS a USING (DeliveryId)
 WHERE a.Settled = 0
+"""
+
+_LATEST = f"""
+SELECT Rule, Fingerprint, argMax(GroupLabels, EventTime), argMax(Status, EventTime),
+       toUnixTimestamp64Milli(argMax(StartsAt, EventTime)), toUnixTimestamp64Milli(max(EventTime))
+FROM {ALERTS} WHERE Rule IN {{rules:Array(String)}} GROUP BY Rule, Fingerprint
 """
 
 
@@ -72,7 +61,7 @@ def record(client: Client, alerts: list[Alert], targets: Sequence[str]) -> None:
     """Record state changes and, in the same insert, queue their delivery to `targets`: an
     alert is never recorded without its deliveries, whatever fails after."""
     client.insert(
-        "alerts",
+        ALERTS,
         [
             (
                 a.status,
@@ -100,7 +89,7 @@ def record(client: Client, alerts: list[Alert], targets: Sequence[str]) -> None:
 def record_delivery(client: Client, attempt: Attempt) -> None:
     a = attempt.alert
     client.insert(
-        "alert_deliveries",
+        DELIVERIES,
         [
             (
                 a.fingerprint,
@@ -123,7 +112,7 @@ def finished(client: Client, alert: Alert, target: str) -> bool:
     """Whether this notification was sent to `target` already, or given up."""
     return bool(
         client.query(
-            "SELECT count() FROM alert_deliveries WHERE DeliveryId = {d:String} "
+            f"SELECT count() FROM {DELIVERIES} WHERE DeliveryId = {{d:String}} "
             "AND Outcome IN ('sent', 'failed')",
             parameters={"d": delivery_id(alert, target)},
         ).result_rows[0][0]
@@ -150,26 +139,53 @@ def pending(client: Client) -> list[Queued]:
     return found
 
 
-def restore(client: Client, engine: Engine, rules: list[AlertRule]) -> int:
-    """Load the last state of every group of the active rules; returns how many are firing."""
-    names = [r.name for r in rules]
-    if not names:
-        return 0
-    rows = client.query(
-        "SELECT Rule, Fingerprint, argMax(GroupLabels, EventTime), argMax(Status, EventTime), "
-        "toUnixTimestamp64Milli(argMax(StartsAt, EventTime)), "
-        "toUnixTimestamp64Milli(max(EventTime)) FROM alerts "
-        "WHERE Rule IN {rules:Array(String)} GROUP BY Rule, Fingerprint",
-        parameters={"rules": names},
-    ).result_rows
-    firing = 0
-    for rule, fp, group, status, starts_ms, last_ms in rows:
-        state = GroupState(fingerprint=fp)
-        if status == "firing":
-            state.firing = True
-            state.starts_at, state.last_notified = starts_ms / 1e3, last_ms / 1e3
-            firing += 1
-        else:
-            state.resolved_at = last_ms / 1e3
-        engine.restore(rule, tuple(sorted(group.items())), state)
-    return firing
+def latest(client: Client, rules: Sequence[str]) -> list[LastAlert]:
+    """The newest stored alert of every group of `rules`: what their state is restored from."""
+    if not rules:
+        return []
+    rows = client.query(_LATEST, parameters={"rules": list(rules)}).result_rows
+    return [
+        LastAlert(rule, fp, group, status, starts_ms / 1e3, last_ms / 1e3)
+        for rule, fp, group, status, starts_ms, last_ms in rows
+    ]
+
+
+T = TypeVar("T")
+
+
+class AlertStore:
+    """The alerting tables for the worker: every call runs in a thread, through one client
+    made on first use and dropped after any error, so the next call reconnects."""
+
+    def __init__(self, connect: Callable[[], Client]) -> None:
+        self._connect = connect
+        self._client: Client | None = None
+
+    async def latest(self, rules: Sequence[str]) -> list[LastAlert]:
+        return await self._call(latest, rules)
+
+    async def observe(self, rule: AlertRule, query: Query) -> Observation:
+        """What one evaluation of `rule` sees, read as its condition reads."""
+        return await self._call(rule.condition.observe, query)
+
+    async def record(self, alerts: list[Alert], targets: Sequence[str]) -> None:
+        await self._call(record, alerts, targets)
+
+    async def record_delivery(self, attempt: Attempt) -> None:
+        await self._call(record_delivery, attempt)
+
+    async def finished(self, alert: Alert, target: str) -> bool:
+        return await self._call(finished, alert, target)
+
+    async def pending(self) -> list[Queued]:
+        return await self._call(pending)
+
+    async def _call(self, call: Callable[..., T], *args: object) -> T:
+        """`call(client, *args)` off the event loop."""
+        if self._client is None:
+            self._client = self._connect()
+        try:
+            return await asyncio.to_thread(call, self._client, *args)
+        except Exception:
+            self._client = None
+            raise

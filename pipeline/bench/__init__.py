@@ -6,7 +6,7 @@ import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pipeline.bench import corpus, measure, parse_rates
+from pipeline.bench import corpus, latency, measure, parse_rates
 from pipeline.settings import Settings
 
 Step = Callable[[str], None]
@@ -21,7 +21,7 @@ def run(
         "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
         "events": events,
         "partitions": base.topic_partitions,
-        "batch_size": base.sink_batch_size,
+        "batch_size": base.sink_batch_messages,
     }
     single = corpus.build("single", events)
     batched = corpus.build("batched", events)
@@ -63,7 +63,7 @@ def run(
     if latency_seconds > 0:
         step(f"latency at a steady {latency_rate:g} events/s for {latency_seconds:g}s")
         settings = _scratch(base, "latency")
-        lat = measure.latency(settings, latency_rate, latency_seconds, single)
+        lat = latency.latency(settings, latency_rate, latency_seconds, single)
         results["latency"] = {
             "rate": latency_rate,
             "seconds": latency_seconds,
@@ -85,7 +85,7 @@ def run(
 
 
 def _scratch(base: Settings, name: str) -> Settings:
-    settings = measure.scratch(base, name)
+    settings = base.scratch(f"bench-{name}-")
     measure.prepare(settings)
     return settings
 

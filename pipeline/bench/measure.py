@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
-import subprocess
 import sys
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pipeline.bench.corpus import Corpus
 from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
 from pipeline.errors import LogweirError
+from pipeline.ingest.batch import Batch
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.ops import migrations
 from pipeline.settings import Settings
-from pipeline.shipping.throttle import TokenBucket
-from pipeline.sink import LOG_COLUMNS, log_row
+from pipeline.sink import LOG_COLUMNS
 from pipeline.stack.broker import Broker, create_topics, delete_topics
+from pipeline.stack.child import Child
 from pipeline.stack.clickhouse import ClickHouseServer
-from schemas.records import LogRecord
 
 
 @dataclass(frozen=True)
@@ -37,24 +33,9 @@ class Command:
     ready: str
 
 
-WORKER = Command([sys.executable, "-m", "pipeline.cli", "worker"], "ingest partitions assigned")
+WORKER = Command([sys.executable, "-m", "agents"], "ingest partitions assigned")
 NAIVE_WORKER = Command([sys.executable, "-m", "pipeline.bench.naive"], "[^Worker]: Ready")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def scratch(base: Settings, name: str) -> Settings:
-    """Settings for one measurement: fresh topics, database and consumer groups."""
-    tag = f"{name}_{uuid.uuid4().hex[:6]}"
-    return Settings(
-        **{
-            **dict(base),
-            "topic_raw": f"bench.{tag}.raw",
-            "topic_deadletter": f"bench.{tag}.deadletter",
-            "topic_alerts": f"bench.{tag}.alerts",
-            "clickhouse_database": f"bench_{tag}",
-            "app_id": f"bench-{tag}",
-        }
-    )
 
 
 def prepare(settings: Settings) -> None:
@@ -113,18 +94,14 @@ def drain(
     client = connect(settings)
     env = {**os.environ, **settings.to_env()}
     log_dir = settings.state_dir / "bench"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs, logs = [], []
-    for i in range(workers):
-        logs.append(log_dir / f"{settings.app_id}-{i}.log")
-        with open(logs[-1], "wb") as log:
-            procs.append(
-                subprocess.Popen(command.argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-            )
+    procs = [
+        Child(command.argv, log_dir / f"{settings.app_id}-{i}.log", env).start()
+        for i in range(workers)
+    ]
     try:
         deadline = time.monotonic() + timeout
-        while not all(command.ready in path.read_text(errors="replace") for path in logs):
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+        while not all(command.ready in p.log_text() for p in procs):
+            if time.monotonic() > deadline or not all(p.alive() for p in procs):
                 raise LogweirError(f"benchmark workers did not start; logs in {log_dir}")
             time.sleep(0.02)
         broker_pid = Broker(settings).daemon.pid()
@@ -132,8 +109,8 @@ def drain(
         accounted = {os.getpid(), *(p.pid for p in procs), broker_pid, clickhouse_pid}
         machine_before = _cpu_by_pid()
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
-        while (count := _stored(client)) < expected:
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+        while (count := stored_rows(client)) < expected:
+            if time.monotonic() > deadline or not all(p.alive() for p in procs):
                 raise LogweirError(
                     f"benchmark workers stored {count}/{expected} events; logs in {log_dir}"
                 )
@@ -152,12 +129,7 @@ def drain(
         )
     finally:
         for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            p.stop()
 
 
 def consume_only(settings: Settings, expected: int) -> float:
@@ -191,18 +163,17 @@ def consume_only(settings: Settings, expected: int) -> float:
 def insert_only(settings: Settings, corpus: Corpus) -> float:
     """Rows per second ClickHouse takes for the same rows, parsed beforehand, in sink batches."""
     ingestor = Ingestor(settings)
-    rows = []
+    batch = Batch()
     for offset, (key, value) in enumerate(corpus.messages):
-        message = ingestor.message(
-            settings.topic_raw, 0, offset, int(time.time() * 1000), value, key, corpus.headers
+        batch.add(
+            ingestor,
+            ingestor.message(
+                settings.topic_raw, 0, offset, int(time.time() * 1000), value, key, corpus.headers
+            ),
         )
-        rows += [
-            log_row(o, message, i)
-            for i, o in enumerate(ingestor.process(message))
-            if isinstance(o, LogRecord)
-        ]
+    rows = batch.log_rows
     client = connect(settings, inserts=True)
-    size = settings.sink_batch_size
+    size = settings.sink_batch_messages
     # The sink's insert call: column-oriented, types given, encoded by the compiled encoder.
     batches = [list(zip(*rows[i : i + size], strict=True)) for i in range(0, len(rows), size)]
     types = client.create_insert_context("otel_logs", LOG_COLUMNS).column_types
@@ -218,103 +189,7 @@ def insert_only(settings: Settings, corpus: Corpus) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
-@dataclass
-class Latency:
-    rate: float
-    seconds: float
-    samples: list[float] = field(default_factory=list)
-
-    def percentile(self, p: float) -> float:
-        return statistics.quantiles(self.samples, n=100, method="inclusive")[int(p) - 1]
-
-
-def latency(settings: Settings, rate: float, seconds: float, corpus: Corpus) -> Latency:
-    """Produce at a steady rate into a running worker; for every message, the time from its
-    send to the first poll (every 50 ms) that finds its offset stored in ClickHouse."""
-    env = {**os.environ, **settings.to_env()}
-    log_path = settings.state_dir / "bench" / f"{settings.app_id}-latency.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(WORKER.argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    client = connect(settings)
-    try:
-        asyncio.run(produce(settings, corpus.messages[:1]))  # ready once this one is stored
-        deadline = time.monotonic() + 60
-        while _stored(client) < 1:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise LogweirError(f"the latency worker did not start; see {log_path}")
-            time.sleep(0.1)
-        seen: list[tuple[float, dict[int, int]]] = []
-        stop = threading.Event()
-
-        def poll() -> None:
-            while not stop.is_set():
-                rows = client.query(
-                    "SELECT KafkaPartition, max(MaxOffset) FROM ingest_progress "
-                    "WHERE TargetTable = 'otel_logs' GROUP BY KafkaPartition"
-                ).result_rows
-                seen.append((time.perf_counter(), {int(p): int(o) for p, o in rows}))
-                time.sleep(0.05)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        sent = asyncio.run(_steady(settings, corpus, rate, seconds))
-        final: dict[int, int] = {}
-        for p, _, o in sent:
-            final[p] = max(final.get(p, -1), o)
-        deadline = time.monotonic() + 60
-        while not seen or any(seen[-1][1].get(p, -1) < o for p, o in final.items()):
-            if time.monotonic() > deadline:
-                raise LogweirError("messages sent in the latency run never became visible")
-            time.sleep(0.1)
-        stop.set()
-        poller.join()
-        result = Latency(rate, seconds)
-        for partition, sent_at, offset in sent:
-            for polled_at, stored in seen:
-                if polled_at >= sent_at and stored.get(partition, -1) >= offset:
-                    result.samples.append(polled_at - sent_at)
-                    break
-        return result
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-async def _steady(
-    settings: Settings, corpus: Corpus, rate: float, seconds: float
-) -> list[tuple[int, float, int]]:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes,
-    )
-    await producer.start()
-    bucket = TokenBucket(rate, capacity=max(1.0, rate / 100))
-    pending: list[tuple[float, asyncio.Future]] = []
-    try:
-        end = time.perf_counter() + seconds
-        i = 0
-        while time.perf_counter() < end:
-            wait = bucket.take()
-            if wait:
-                await asyncio.sleep(wait)
-            key, value = corpus.messages[i % len(corpus.messages)]
-            i += 1
-            pending.append(
-                (time.perf_counter(), await producer.send(settings.topic_raw, value=value, key=key))
-            )
-        metas = await asyncio.gather(*(f for _, f in pending))
-    finally:
-        await producer.stop()
-    return [(m.partition, t, m.offset) for (t, _), m in zip(pending, metas, strict=True)]
-
-
-def _stored(client) -> int:  # type: ignore[no-untyped-def]
+def stored_rows(client) -> int:  # type: ignore[no-untyped-def]
     return int(
         client.query(
             "SELECT (SELECT count() FROM otel_logs) + (SELECT count() FROM logs_deadletter)"

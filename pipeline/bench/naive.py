@@ -1,9 +1,9 @@
 """The baseline the benchmark compares against: a Faust agent written the obvious way.
 
-Per event: iterate the Faust stream, parse and enrich, append the row to a list, and insert the
-list into ClickHouse every `sink_batch_size` rows (or on a 0.5 s timer). Same parsers and same
-table as the real worker; what it lacks is the batch consumer, the overlap of parsing with
-inserting, and the exactly-once bookkeeping.
+Per event: iterate the Faust stream, prepare it as the worker does (parse, enrich, row), and
+insert the rows into ClickHouse every `sink_batch_messages` messages (or on a 0.5 s timer).
+Same prepare step and same table as the real worker; what it lacks is the batch consumer, the
+overlap of parsing with inserting, and the exactly-once bookkeeping.
 
 Run as `python -m pipeline.bench.naive` with LOGWEIR_* settings in the environment.
 """
@@ -16,10 +16,10 @@ from faust.worker import Worker
 
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
+from pipeline.ingest.batch import Batch
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.settings import Settings
-from pipeline.sink import LOG_COLUMNS, log_row
-from schemas.records import LogRecord
+from pipeline.sink import LOG_COLUMNS
 
 
 def main() -> None:
@@ -28,31 +28,34 @@ def main() -> None:
     topic = app.topic(settings.topic_raw, key_serializer="raw", value_serializer="raw")
     ingestor = Ingestor(settings)
     client = connect(settings)
-    rows: list[tuple[object, ...]] = []
+    pending = Batch()
 
     async def flush() -> None:
-        if rows:
-            batch = rows[:]
-            rows.clear()
-            await asyncio.to_thread(client.insert, "otel_logs", batch, column_names=LOG_COLUMNS)
+        nonlocal pending
+        if pending.log_rows:
+            rows, pending = pending.log_rows, Batch()
+            await asyncio.to_thread(client.insert, "otel_logs", rows, column_names=LOG_COLUMNS)
 
     @app.agent(topic, name="naive")
     async def naive(stream):  # type: ignore[no-untyped-def]
+        messages = 0
         async for event in stream.events():
             m = event.message
-            message = ingestor.message(
-                m.topic,
-                m.partition,
-                m.offset,
-                int(m.timestamp * 1000),
-                event.value,
-                m.key,
-                m.headers,
+            pending.add(
+                ingestor,
+                ingestor.message(
+                    m.topic,
+                    m.partition,
+                    m.offset,
+                    int(m.timestamp * 1000),
+                    event.value,
+                    m.key,
+                    m.headers,
+                ),
             )
-            for index, outcome in enumerate(ingestor.process(message)):
-                if isinstance(outcome, LogRecord):
-                    rows.append(log_row(outcome, message, index))
-            if len(rows) >= settings.sink_batch_size:
+            messages += 1
+            if messages >= settings.sink_batch_messages:
+                messages = 0
                 await flush()
 
     @app.timer(0.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from pipeline.cli import (
     alerts,
@@ -23,6 +24,7 @@ from pipeline.cli import (
 )
 from pipeline.cli.output import err_console
 from pipeline.errors import LogweirError
+from pipeline.settings import invalid_settings
 
 app = typer.Typer(
     help="logweir: Kafka in, parsed and enriched logs in ClickHouse, alerts out.",
@@ -47,6 +49,7 @@ app.command()(status.status)
 def main() -> None:
     try:
         app()
-    except LogweirError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+    except (LogweirError, ValidationError) as exc:
+        message = invalid_settings(exc) if isinstance(exc, ValidationError) else str(exc)
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
         sys.exit(1)

@@ -64,7 +64,8 @@ def test(
     """Send a sample firing alert to one webhook target and show its response."""
     from datetime import UTC, datetime
 
-    from pipeline.alerting.notify.notifier import Attempt, Notifier
+    from pipeline.alerting.notify.delivery import failure
+    from pipeline.alerting.notify.sender import HttpSender
     from schemas.alerting import Alert
 
     settings = Settings()
@@ -88,23 +89,17 @@ def test(
     )
 
     async def send() -> tuple[int, str]:
-        async def record_nothing(_: Attempt) -> None:
-            return None
-
-        async def never_sent(_: Alert, __: str) -> bool:
-            return False
-
-        notifier = Notifier(settings, record_nothing, never_sent)
+        sender = HttpSender(settings)
         try:
-            return await notifier.send_once(alert, found[0])
+            return await sender(alert, found[0])
         finally:
-            await notifier.close()
+            await sender.close()
 
     started = time.monotonic()
     try:
         status, text = asyncio.run(send())
     except Exception as exc:  # noqa: BLE001 - shown to the user as the outcome
-        console.print(f"[red]{found[0].url} did not answer:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]{found[0].url} did not answer:[/red] {failure(exc)}")
         raise typer.Exit(1) from None
     ok = 200 <= status < 300
     console.print(

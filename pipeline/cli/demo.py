@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -28,19 +25,13 @@ def demo(
     from pipeline.bench.producer import produce as send
     from pipeline.bench.sample import SampleTraffic, bad_inputs
     from pipeline.clickhouse import connect
+    from pipeline.stack.child import worker
 
     settings = Settings()
     stack.up()
     worker_log = settings.state_dir / "worker.log"
     console.print(f"worker      starting (log: {worker_log})")
-    with open(worker_log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=os.environ.copy(),
-        )
+    proc = worker(settings, worker_log).start()
     # Sample lines carry the current time; a minute of slack covers clock rounding.
     since = datetime.now(UTC) - timedelta(minutes=1)
     try:
@@ -58,20 +49,15 @@ def demo(
                 bars.update(task, completed=accounted.messages)
                 if accounted.messages >= produced.count:
                     break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = worker_log.read_text(errors="replace").splitlines()[-15:]
+                if not proc.alive() or time.monotonic() > deadline:
                     raise LogweirError(
                         f"only {accounted.messages}/{produced.count} messages reached ClickHouse. "
-                        f"Last lines of {worker_log}:\n" + "\n".join(tail)
+                        f"Last lines of {worker_log}:\n" + proc.log_tail(15)
                     )
                 time.sleep(0.5)
         _show_results(client, produced.topic, accounted, settings)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.stop(20)
     console.print("\nThe stack is still running: `logweir stack down` stops it.")
 
 

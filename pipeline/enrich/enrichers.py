@@ -1,10 +1,9 @@
-"""Enrichers: each fills or fixes one aspect of a parsed record; their order is a setting."""
+"""The built-in enrichers: time, skew, retention, service, host, truncate, template."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pipeline.enrich import templates
+from pipeline.enrich.registry import Enricher, enricher, enricher_from_settings
 from pipeline.ingest.message import Message
 from pipeline.ops.retention import days_by_range
 from pipeline.settings import Settings
@@ -12,13 +11,11 @@ from schemas.records import LogRecord
 
 UNKNOWN_SERVICE = "unknown"
 
-Enricher = Callable[[LogRecord, Message], None]
-
-
 # DateTime64(9) ends in April 2262; a later time cannot be stored (the insert would fail).
 MAX_TIMESTAMP_NS = 9_200_000_000_000_000_000
 
 
+@enricher("time")
 def fill_time(record: LogRecord, message: Message) -> None:
     """A record with no readable (or storable) time takes the Kafka message time, and says so."""
     if record.timestamp_ns <= 0:
@@ -30,9 +27,11 @@ def fill_time(record: LogRecord, message: Message) -> None:
         record.flags.append("time_out_of_range")
 
 
-def flag_skew(future_seconds: float, past_seconds: float) -> Enricher:
+@enricher_from_settings("skew")
+def flag_skew(settings: Settings) -> Enricher:
     """Flag (not change) event times far ahead of or behind the Kafka time."""
-    future_ns, past_ns = int(future_seconds * 1e9), int(past_seconds * 1e9)
+    future_ns = int(settings.max_future_skew_seconds * 1e9)
+    past_ns = int(settings.max_past_skew_seconds * 1e9)
 
     def enrich(record: LogRecord, message: Message) -> None:
         skew = record.timestamp_ns - message.timestamp_ms * 1_000_000
@@ -44,6 +43,7 @@ def flag_skew(future_seconds: float, past_seconds: float) -> Enricher:
     return enrich
 
 
+@enricher_from_settings("retention")
 def keep_within_retention(settings: Settings) -> Enricher:
     """A record older than its severity's retention would be deleted by the table's TTL on
     arrival, unseen: it is stored at the Kafka time instead, its own time kept as an attribute
@@ -68,6 +68,7 @@ def keep_within_retention(settings: Settings) -> Enricher:
     return enrich
 
 
+@enricher("service")
 def fill_service(record: LogRecord, message: Message) -> None:
     """Service from the record, else the `service` header, the key, or `<raw topic>.<service>`."""
     if record.service:
@@ -83,6 +84,7 @@ def fill_service(record: LogRecord, message: Message) -> None:
         record.service = UNKNOWN_SERVICE
 
 
+@enricher("host")
 def fill_host(record: LogRecord, message: Message) -> None:
     """Host from the record, else the `host` header."""
     if not record.host:
@@ -91,8 +93,11 @@ def fill_host(record: LogRecord, message: Message) -> None:
             record.host = header.decode("utf-8", "replace")
 
 
-def truncate_body(max_bytes: int) -> Enricher:
-    """Cut a body longer than max_bytes (UTF-8) at a character boundary, flagged with its size."""
+@enricher_from_settings("truncate")
+def truncate_body(settings: Settings) -> Enricher:
+    """Cut a body longer than max_body_bytes (UTF-8) at a character boundary, flagged with its
+    size."""
+    max_bytes = settings.max_body_bytes
 
     def enrich(record: LogRecord, _message: Message) -> None:
         # len(str) <= len(bytes): only strings that could be too long pay for the encode.
@@ -108,19 +113,7 @@ def truncate_body(max_bytes: int) -> Enricher:
     return enrich
 
 
+@enricher("template")
 def fill_template(record: LogRecord, _message: Message) -> None:
+    """TemplateId and template of the body (see templates)."""
     record.template_id, record.template = templates.template_of(record.body)
-
-
-def chain(settings: Settings) -> list[Enricher]:
-    """The enrichers named in `Settings.enrichers`, in that order."""
-    available: dict[str, Enricher] = {
-        "time": fill_time,
-        "skew": flag_skew(settings.max_future_skew_seconds, settings.max_past_skew_seconds),
-        "retention": keep_within_retention(settings),
-        "service": fill_service,
-        "host": fill_host,
-        "truncate": truncate_body(settings.max_body_bytes),
-        "template": fill_template,
-    }
-    return [available[name] for name in settings.enrichers]

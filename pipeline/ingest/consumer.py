@@ -26,19 +26,17 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import (
-    CommitFailedError,
-    IllegalStateError,
-    KafkaError,
-    OffsetOutOfRangeError,
-)
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from pipeline.errors import first_line
+from pipeline.ingest.assignment import AssignmentWatch
+from pipeline.ingest.partitions import BrokerPartitions
 from pipeline.kafka_auth import client_options
 from pipeline.observe import telemetry
 from pipeline.settings import Settings
+from pipeline.sink.progress import PartitionLog
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ T = TypeVar("T")
 class Written:
     """What became of a batch's write. Non-empty `reread`: nothing was written; these
     partitions are a new incarnation found past their start and are read again from their
-    beginning, the others from their first unwritten offset."""
+    beginning, the others from their committed offsets."""
 
     reread: frozenset[tuple[str, int]] = frozenset()
 
@@ -57,7 +55,7 @@ class Written:
 Prepare = Callable[[list[ConsumerRecord]], T]
 # The prepared batch (every record of it fetched under the current assignment), and the
 # partitions' Kafka facts the sink checks its stored progress against.
-Write = Callable[[T, "IngestConsumer[T]"], Awaitable[Written]]
+Write = Callable[[T, PartitionLog], Awaitable[Written]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -73,18 +71,17 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.owner.generation += 1
-        self.owner.assigned_at = time.monotonic()
-        self.owner.waiting_reported = False
+        self.owner.watch.assigned()
         telemetry.rebalanced(self.owner.settings.ingest_group)
         log.info(
             "ingest partitions assigned: %s",
             ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)) or "none",
         )
-        await self.owner.on_assigned(frozenset((tp.topic, tp.partition) for tp in assigned))
+        self.owner.on_assigned(frozenset((tp.topic, tp.partition) for tp in assigned))
 
 
 class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
-    """Batches of up to `sink_batch_size` records or `sink_batch_bytes`, or what arrived
+    """Batches of up to `sink_batch_messages` records or `sink_batch_bytes`, or what arrived
     within the linger time.
 
     `prepare` (CPU: parse, enrich, build rows) of the next batch runs while `write` (I/O: the
@@ -98,7 +95,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         settings: Settings,
         prepare: Prepare[T],
         write: Write[T],
-        on_assigned: Callable[[frozenset[tuple[str, int]]], Awaitable[None]],
+        on_assigned: Callable[[frozenset[tuple[str, int]]], None],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -110,14 +107,13 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         self.consumer: AIOKafkaConsumer | None = None
         # Bumped at every revoke and assignment: a batch fetched under an older one is dropped.
         self.generation = 0
-        self.assigned_at: float | None = None
-        self.waiting_reported = False
+        self.watch = AssignmentWatch(settings, lambda: self.consumer)
         # Set when fetched records were dropped: before the next batch, every partition goes
         # back to its committed offset, or to its beginning if it is in `from_beginning`.
         self.rewind = False
         self.from_beginning: set[tuple[str, int]] = set()
-        self._probe: AIOKafkaConsumer | None = None
-        self._started_at = time.monotonic()
+        # What the sink asks Kafka about the partitions of a batch it writes.
+        self.partitions = BrokerPartitions(lambda: self.consumer, self._options)
 
     def _options(self) -> dict[str, Any]:
         return {
@@ -128,14 +124,14 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         }
 
     async def on_start(self) -> None:
-        self._started_at = time.monotonic()
+        self.watch.started()
         self.consumer = AIOKafkaConsumer(
             group_id=self.settings.ingest_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            max_poll_records=self.settings.sink_batch_size,
+            session_timeout_ms=int(self.settings.kafka_session_timeout_seconds * 1000),
+            heartbeat_interval_ms=int(self.settings.kafka_heartbeat_seconds * 1000),
+            max_poll_records=self.settings.sink_batch_messages,
             # Pattern subscriptions see new and re-created topics at a metadata refresh: every
             # few seconds, not aiokafka's default of five minutes.
             metadata_max_age_ms=int(self.settings.ingest_metadata_refresh_seconds * 1000),
@@ -152,8 +148,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         if self.consumer is not None:
             async with self.batch_lock:
                 await self.consumer.stop()
-        if self._probe is not None:
-            await self._probe.stop()
+        await self.partitions.close()
 
     async def _connect(self) -> None:
         """Start the consumer, waiting for the broker as long as it takes."""
@@ -237,7 +232,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         """Records fetched under one assignment, each offset once, and per partition the offset
         to commit (one past its last record); empty if the assignment changed meanwhile."""
         assert self.consumer is not None
-        size, linger = self.settings.sink_batch_size, self.settings.sink_linger_seconds
+        size, linger = self.settings.sink_batch_messages, self.settings.sink_linger_seconds
         max_bytes = self.settings.sink_batch_bytes
         batch: list[ConsumerRecord] = []
         ends: dict[TopicPartition, int] = {}
@@ -252,7 +247,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                 self._discarded(len(batch) + sum(len(r) for r in fetched.values()))
                 return [], {}
             if not fetched:
-                self._report_waiting()
+                self.watch.report_waiting()
             for tp, records in fetched.items():
                 end = ends.get(tp)
                 if end is not None and records[0].offset < end:
@@ -287,7 +282,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             if self.generation != generation:  # revoked while waiting for the lock
                 self._discarded(messages)
                 return
-            written = await self.write(prepared, self)
+            written = await self.write(prepared, self.partitions)
             if written.reread:
                 # A new incarnation past its start: read it again from its beginning, and
                 # drop every batch in progress (they follow this one).
@@ -303,75 +298,3 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                     "offset commit failed (%s): the batch will be read again and skipped",
                     first_line(exc, 200),
                 )
-
-    def _report_waiting(self) -> None:
-        """Say once, plainly, when no partition has come for longer than a join should take."""
-        assert self.consumer is not None
-        waited = self.waiting_seconds()
-        if waited is not None and not self.waiting_reported:
-            self.waiting_reported = True
-            log.warning(
-                "still waiting for partitions of %s after %.0f s (group %s): is another worker "
-                "holding them, or is the topic missing? `logweir status` shows the assignment",
-                self.settings.topic_raw,
-                waited,
-                self.settings.ingest_group,
-            )
-
-    def waiting_seconds(self) -> float | None:
-        """How long this worker has owned no partition, once that is longer than a group join
-        should take (`ingest_join_seconds`); None otherwise."""
-        if self.consumer is None or self.consumer.assignment():
-            return None
-        since = self.assigned_at if self.assigned_at is not None else self._started_at
-        waited = time.monotonic() - since
-        return waited if waited > self.settings.ingest_join_seconds else None
-
-    # --- PartitionLog: what the sink asks Kafka about the partitions it writes ---
-
-    def highwater(self, topic: str, partition: int) -> int | None:
-        assert self.consumer is not None
-        return self.consumer.highwater(TopicPartition(topic, partition))  # type: ignore[no-any-return]
-
-    async def timestamp_at(self, topic: str, partition: int, offset: int) -> int | None:
-        """The Kafka timestamp of the record at `offset`, read by a consumer of its own (no
-        group, so the ingest consumer's position and group are untouched); None if the
-        partition has no record there. Waits for the broker as long as it takes."""
-        tp = TopicPartition(topic, partition)
-        delay = 1.0
-        while True:
-            try:
-                probe = await self._probe_consumer()
-                probe.assign([tp])
-                probe.seek(tp, offset)
-                deadline = time.monotonic() + 10.0
-                while time.monotonic() < deadline:
-                    fetched = await probe.getmany(tp, timeout_ms=1000, max_records=1)
-                    for record in fetched.get(tp, []):
-                        return record.timestamp if record.offset == offset else None  # type: ignore[no-any-return]
-                    high = probe.highwater(tp)
-                    if high is not None and high <= offset:
-                        return None
-                raise TimeoutError("no answer within 10 s")
-            except OffsetOutOfRangeError:
-                return None
-            except (KafkaError, TimeoutError) as exc:
-                log.warning(
-                    "cannot read %s[%d]@%d to check the stored progress (%s); retrying in %.0f s",
-                    topic,
-                    partition,
-                    offset,
-                    first_line(exc, 200),
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    async def _probe_consumer(self) -> AIOKafkaConsumer:
-        if self._probe is None:
-            probe = AIOKafkaConsumer(
-                group_id=None, enable_auto_commit=False, auto_offset_reset="none", **self._options()
-            )
-            await probe.start()
-            self._probe = probe
-        return self._probe

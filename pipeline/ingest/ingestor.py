@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline import parsing
-from pipeline.enrich import enrichers
+from pipeline.enrich import registry as enrichers
 from pipeline.errors import SettingsError
 from pipeline.ingest.message import Message
 from pipeline.settings import Settings
@@ -34,6 +34,11 @@ class Ingestor:
         self._topic_suffixes: dict[str, str] = {}
         self._framing = settings.framing
         self._topic_formats = settings.topic_formats
+        # Plug-in names are checked here at start-up, like hooks (not in Settings, which the
+        # enricher registry imports). Formats are loaded now rather than in the first batch.
+        formats = parsing.load()
+        for topic, name in self._topic_formats.items():
+            formats.check(name, f"LOGWEIR_TOPIC_FORMATS[{topic!r}]")
         self._enrichers = enrichers.chain(settings)
         self._hooks = [(name, load_hook(name)) for name in settings.hooks]
 

@@ -213,7 +213,7 @@ class Server(Service):  # type: ignore[misc]
         broker, clickhouse = await asyncio.gather(self.broker_up(), self.clickhouse_up())
         consumer = self.ingest.consumer
         partitions = len(consumer.assignment()) if consumer is not None else 0
-        waited = self.ingest.waiting_seconds()
+        waited = self.ingest.watch.waiting_seconds()
         waiting = None
         if waited is not None:
             waiting = (

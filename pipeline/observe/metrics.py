@@ -45,7 +45,7 @@ batch_rows = Histogram(
 )
 insert_seconds = Histogram(
     "logweir_sink_insert_seconds",
-    "Time until an insert was acknowledged, retries included",
+    "Time ClickHouse took to acknowledge one insert call (a retried call is timed again)",
     ["table"],
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

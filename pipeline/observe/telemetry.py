@@ -7,17 +7,12 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.observe import metrics
 
-if TYPE_CHECKING:  # the sink and the notifier report here: no import cycle at run time
+if TYPE_CHECKING:
     from aiokafka import TopicPartition
-
-    from pipeline.alerting.notify.notifier import Attempt
-    from pipeline.sink.writer import WriteResult
-    from schemas.alerting import Alert
-    from schemas.records import DeadLetter
 
 log = logging.getLogger("logweir.ingest")
 
@@ -49,6 +44,11 @@ class OncePerWindow(logging.Filter):
         return True
 
 
+# clickhouse-connect warns "Unexpected Http Driver Exception" before raising each failure the
+# worker then reports itself, with what it does about it: its warnings say nothing more.
+SILENCED_WARNINGS = ("clickhouse_connect.driver._backend.http_sync",)
+
+
 def quiet_driver_logs() -> None:
     """Rate-limit the client libraries' loggers (a logger's filter sees only its own records,
     so each one already created gets the filter)."""
@@ -56,6 +56,8 @@ def quiet_driver_logs() -> None:
     for name in list(logging.root.manager.loggerDict):
         if name.split(".")[0] in DRIVER_LOGGERS:
             logging.getLogger(name).addFilter(limit)
+    for name in SILENCED_WARNINGS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 alert_log = logging.getLogger("logweir.alerting")
@@ -85,15 +87,23 @@ class IngestCounters:
     skipped: int = 0
     _last_report: float = field(default_factory=time.monotonic)
 
-    def batch_written(self, tally: Tally, result: WriteResult, letters: list[DeadLetter]) -> None:
-        consumed, events = tally.messages.total(), tally.events.total()
-        self.consumed += consumed
-        self.events += events
+    def batch_written(
+        self,
+        tally: Tally,
+        stored: int,
+        dead_lettered: int,
+        skipped: int,
+        letter_reasons: Counter[str],
+    ) -> None:
+        """A batch is stored: `stored` rows and `dead_lettered` dead letters new to ClickHouse,
+        `skipped` events it had already; `letter_reasons` counts the dead letters published."""
+        self.consumed += tally.messages.total()
+        self.events += tally.events.total()
         self.dropped += tally.dropped
-        self.stored += result.stored
-        self.dead_lettered += result.dead_lettered
-        self.skipped += result.skipped
-        _count_batch(tally, result, letters)
+        self.stored += stored
+        self.dead_lettered += dead_lettered
+        self.skipped += skipped
+        _count_batch(tally, stored, skipped, letter_reasons)
         now = time.monotonic()
         if now - self._last_report >= self.interval_seconds:
             self._last_report = now
@@ -109,18 +119,18 @@ class IngestCounters:
             )
 
 
-def _count_batch(tally: Tally, result: WriteResult, letters: list[DeadLetter]) -> None:
+def _count_batch(tally: Tally, stored: int, skipped: int, letter_reasons: Counter[str]) -> None:
     for topic, n in tally.messages.items():
         metrics.consumed.labels(topic).inc(n)
     for topic, n in tally.events.items():
         metrics.events.labels(topic).inc(n)
     for fmt, n in tally.formats.items():
         metrics.parsed.labels(fmt).inc(n)
-    for reason, n in Counter(letter.reason for letter in letters).items():
+    for reason, n in letter_reasons.items():
         metrics.deadletters.labels(reason).inc(n)
-    metrics.stored.inc(result.stored)
+    metrics.stored.inc(stored)
     metrics.dropped.inc(tally.dropped)
-    metrics.skipped.inc(result.skipped)
+    metrics.skipped.inc(skipped)
 
 
 def rows_inserted(table: str, rows: int, seconds: float) -> None:
@@ -155,17 +165,44 @@ def lag_observed(lags: Mapping[TopicPartition, int]) -> None:
         metrics.lag.labels(tp.topic, str(tp.partition)).set(behind)
 
 
-def alert_raised(alert: Alert) -> None:
+class RaisedAlert(Protocol):
+    """What the alert events read of an alert (`schemas.alerting.Alert`). Declared here, so
+    that alerting reports to telemetry without telemetry importing any of alerting."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def group(self) -> Mapping[str, str]: ...
+
+
+class DeliveryAttempt(Protocol):
+    """What the delivery events read of one webhook attempt (`notify.delivery.Attempt`)."""
+
+    @property
+    def alert(self) -> RaisedAlert: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def error(self) -> str: ...
+
+
+def alert_raised(alert: RaisedAlert) -> None:
     alert_log.info("alert %s %s %s", alert.status, alert.rule, alert.group)
     metrics.alerts.labels(alert.rule, alert.status).inc()
 
 
-def delivery_attempted(attempt: Attempt) -> None:
+def delivery_attempted(attempt: DeliveryAttempt) -> None:
     """One webhook attempt finished; the lines below say what a person needs of them."""
     metrics.deliveries.labels(attempt.target, attempt.outcome).inc()
 
 
-def delivery_retrying(attempt: Attempt, give_up_at: float) -> None:
+def delivery_retrying(attempt: DeliveryAttempt, give_up_at: float) -> None:
     """A delivery failed and is retried: said once per delivery, not once per attempt."""
     alert_log.warning(
         "alert %s (%s) not delivered to %s yet (%s): retrying until %s UTC",
@@ -177,7 +214,7 @@ def delivery_retrying(attempt: Attempt, give_up_at: float) -> None:
     )
 
 
-def delivery_recovered(attempt: Attempt, queued_seconds: float) -> None:
+def delivery_recovered(attempt: DeliveryAttempt, queued_seconds: float) -> None:
     """A delivery that had failed got through."""
     alert_log.info(
         "alert %s (%s) delivered to %s at attempt %d, %s after it was raised",
@@ -189,7 +226,7 @@ def delivery_recovered(attempt: Attempt, queued_seconds: float) -> None:
     )
 
 
-def delivery_given_up(attempt: Attempt, queued_seconds: float) -> None:
+def delivery_given_up(attempt: DeliveryAttempt, queued_seconds: float) -> None:
     """A delivery is `failed` for good: the give-up time passed (or its target is gone)."""
     alert_log.error(
         "alert %s (%s) not delivered to %s: gave up %s after it was raised, after %d attempts: %s",

@@ -7,12 +7,10 @@ import re
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from pipeline.errors import MigrationError, SettingsError
+from pipeline.errors import MigrationError, SettingsError, first_line
+from pipeline.parsing import severity
 from pipeline.settings import Settings
-from schemas.records import Severity
 
-# OpenTelemetry severity ranges: each name covers its number and the three above it.
-_RANGES = {s.name: (int(s), int(s) + 3) for s in Severity if s is not Severity.UNSPECIFIED}
 _TTL = re.compile(r" TTL (.+?)(?: SETTINGS |$)")
 _DROP_PARTS = re.compile(r"ttl_only_drop_parts = (\d)")
 
@@ -21,18 +19,17 @@ def days_by_range(settings: Settings) -> list[tuple[int, int, int]]:
     """(first, last SeverityNumber, days) for each severity kept other than the default."""
     found = []
     for name, days in settings.retention_days_by_severity.items():
-        bounds = _RANGES.get(name.strip().upper())
-        if bounds is None:
-            raise SettingsError(
-                f"LOGWEIR_RETENTION_DAYS_BY_SEVERITY names unknown severity {name!r}: use "
-                f"{', '.join(_RANGES)}"
-            )
+        try:
+            first = severity.named(name)
+        except ValueError as exc:
+            raise SettingsError(f"LOGWEIR_RETENTION_DAYS_BY_SEVERITY names {exc}") from None
         if days < 1:
             raise SettingsError(
                 f"LOGWEIR_RETENTION_DAYS_BY_SEVERITY[{name!r}] is {days}: keep rows at least 1 day"
             )
         if days != settings.retention_days:
-            found.append((*bounds, days))
+            # An OpenTelemetry severity covers its number and the three above it.
+            found.append((int(first), int(first) + 3, days))
     return sorted(found)
 
 
@@ -61,8 +58,7 @@ def apply(client: Client, settings: Settings) -> list[str]:
         for statement in statements:
             client.command(statement)
     except ClickHouseError as exc:
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise MigrationError(f"cannot set the otel_logs retention TTL: {first}") from exc
+        raise MigrationError(f"cannot set the otel_logs retention TTL: {first_line(exc)}") from exc
     return statements
 
 

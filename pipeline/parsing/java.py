@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.parsing import severity, stacktrace, timestamps
+from pipeline.parsing import header, stacktrace, timestamps
+from pipeline.parsing.registry import DIGITS, Claim
 from schemas.records import LogRecord
 
 _FLAGS = re.ASCII | re.DOTALL
@@ -19,6 +20,10 @@ _SPRING = re.compile(
 _LEVEL_FIRST = re.compile(rf" *{_LEVEL} +\[([^\]]*)\] +(\S+?)(?::(\d+))? +- (.*)", _FLAGS)
 # logback's documented default `%d [%thread] %-5level %logger{36} - %msg`
 _THREAD_FIRST = re.compile(rf" *\[([^\]]*)\] +{_LEVEL} +(\S+) +- (.*)", _FLAGS)
+
+NAME = "java"
+# Before python: `time LEVEL [thread] logger - msg` would also pass as a Python layout.
+DETECT = (Claim(DIGITS, rank=20, guard=timestamps.leads_with_iso_date),)
 
 
 def parse(line: bytes) -> LogRecord | None:
@@ -44,14 +49,6 @@ def parse(line: bytes) -> LogRecord | None:
     else:
         return None
     attributes["thread.name"] = thread
-    record = LogRecord(
-        body=message,
-        format="java",
-        timestamp_ns=ns,
-        severity=severity.from_level(level),
-        level=level,
-        logger=logger,
-        attributes=attributes,
-    )
+    record = header.record(NAME, ns, level, message, logger, attributes)
     stacktrace.attach(record, message)
     return record

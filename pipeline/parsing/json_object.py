@@ -5,7 +5,12 @@ from __future__ import annotations
 import orjson
 
 from pipeline.parsing import fields
+from pipeline.parsing.registry import Claim
 from schemas.records import LogRecord
+
+NAME = "json"
+# A line that starts with `{` and is not a JSON object is text, flagged so users see why.
+DETECT = (Claim(b"{", rank=10, refused_flag="json_invalid"),)
 
 
 def parse(line: bytes) -> LogRecord | None:
@@ -15,7 +20,7 @@ def parse(line: bytes) -> LogRecord | None:
         return None
     if not isinstance(obj, dict):
         return None
-    return fields.to_record(flatten(obj), "json", line)
+    return fields.to_record(flatten(obj), NAME, line)
 
 
 def flatten(obj: dict[str, object]) -> dict[str, object]:

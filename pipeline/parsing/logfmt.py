@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 
 from pipeline.parsing import fields
+from pipeline.parsing.registry import LETTERS, Claim
 from schemas.records import LogRecord
 
 # One token per match: key=value (value quoted with backslash escapes, or bare), a bare key,
 # or anything else (group 4) which makes the line not logfmt.
 _TOKEN = re.compile(r'([^\s="]+)(=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*))?|(\S+)', re.ASCII)
-START = re.compile(rb"[A-Za-z_@][\w.@/-]*=", re.ASCII)
+_START = re.compile(rb"[A-Za-z_@][\w.@/-]*=", re.ASCII)
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+NAME = "logfmt"
+DETECT = (Claim(LETTERS + b"_@", rank=20, guard=_START.match),)
 
 
 def parse(line: bytes) -> LogRecord | None:
@@ -21,7 +25,7 @@ def parse(line: bytes) -> LogRecord | None:
     Bare keys (value "true" in the logfmt convention) are accepted only while they do not
     outnumber the pairs, so prose with one `a=b` in it stays plain text.
     """
-    if START.match(line) is None:
+    if _START.match(line) is None:
         return None
     items: dict[str, object] = {}
     bare = 0
@@ -38,7 +42,7 @@ def parse(line: bytes) -> LogRecord | None:
             items[key] = value
     if bare * 2 > len(items):
         return None
-    return fields.to_record(items, "logfmt", line)
+    return fields.to_record(items, NAME, line)
 
 
 def _unescape(m: re.Match[str]) -> str:

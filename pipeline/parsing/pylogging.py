@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.parsing import severity, stacktrace, timestamps
+from pipeline.parsing import header, stacktrace, timestamps
+from pipeline.parsing.registry import DIGITS, Claim
 from schemas.records import LogRecord
 
 _FLAGS = re.ASCII | re.DOTALL
@@ -30,7 +31,26 @@ _BASIC = re.compile(rf"{_LEVEL}:(?:({_NAME}):| +)(.*)", _FLAGS)
 _FLASK = re.compile(rf"\] {_LEVEL} in ({_NAME}): (.*)", _FLAGS)
 _GUNICORN = re.compile(rf"\] \[(\d+)\] \[{_LEVEL}\] (.*)", _FLAGS)
 
-BASIC_PREFIXES = tuple(f"{level}:".encode() for level in LEVELS)
+_BASIC_PREFIXES = tuple(f"{level}:".encode() for level in LEVELS)
+
+NAME = "python"
+
+
+def _bracketed_time(line: bytes) -> bool:
+    return line[1:2].isdigit()  # Flask, gunicorn: `[2024-…`
+
+
+def _basic_prefix(line: bytes) -> bool:
+    return line.startswith(_BASIC_PREFIXES)  # `LEVEL:`, no time
+
+
+# Dated lines after java (see there) and before syslog, which would read `time LEVEL name: msg`
+# as `time host tag: msg`.
+DETECT = (
+    Claim(b"[", rank=30, guard=_bracketed_time),
+    Claim(DIGITS, rank=30, guard=timestamps.leads_with_iso_date),
+    Claim(bytes({prefix[0] for prefix in _BASIC_PREFIXES}), rank=30, guard=_basic_prefix),
+)
 
 
 def parse(line: bytes) -> LogRecord | None:
@@ -104,13 +124,6 @@ def _bracketed(text: str) -> LogRecord | None:
 
 
 def _record(ns: int, level: str, name: str, message: str) -> LogRecord:
-    record = LogRecord(
-        body=message,
-        format="python",
-        timestamp_ns=ns,
-        severity=severity.from_level(level),
-        level=level,
-        logger=name,
-    )
+    record = header.record(NAME, ns, level, message, name)
     stacktrace.attach(record, message)
     return record

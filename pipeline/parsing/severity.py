@@ -17,6 +17,11 @@ _WORDS: dict[str, Severity] = {
     for word in words.split()
 }
 
+# What a person writes for a severity in settings, rules and commands: OpenTelemetry's names,
+# and Python's WARNING for WARN.
+_NAMES: dict[str, Severity] = {s.name: s for s in Severity if s} | {"WARNING": Severity.WARN}
+NAMES = ", ".join(s.name for s in Severity if s)
+
 # Syslog severities 0–7 are named by these keywords, which the table above already maps.
 SYSLOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _SYSLOG = tuple(_WORDS[word] for word in SYSLOG_LEVELS)
@@ -63,3 +68,12 @@ def _from_number(n: int) -> Severity:
     if n >= 10:
         return Severity.DEBUG
     return Severity.TRACE
+
+
+def named(name: str) -> Severity:
+    """The severity a person named (`ERROR`, `warn`, ` Fatal `); ValueError naming the choices
+    otherwise. Stricter than from_level, which reads whatever producers write ("E", "crit")."""
+    found = _NAMES.get(name.strip().upper())
+    if found is None:
+        raise ValueError(f"unknown severity {name!r}: use {NAMES}")
+    return found

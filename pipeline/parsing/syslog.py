@@ -7,6 +7,7 @@ import time
 
 from pipeline.parsing import severity, timestamps
 from pipeline.parsing import text as plain
+from pipeline.parsing.registry import DIGITS, Claim
 from schemas.records import LogRecord
 
 FACILITIES = (
@@ -27,6 +28,15 @@ _BSD_STAMP = re.compile(
 )
 # HOSTNAME TAG[PID]: MSG, where the hostname is missing in what local programs send.
 _TAGGED = re.compile(r"(?:([^\s:\[\]]+) )?([^\s:\[\]]+)(?:\[([^\]\s]*)\])?: ", re.ASCII)
+
+NAME = "syslog"
+# `<PRI>…`; without PRI an RFC 3339 (after the formats that start with a date) or an RFC 3164
+# time (`Mmm dd`, initials of the month names).
+DETECT = (
+    Claim(b"<", rank=10),
+    Claim(DIGITS, rank=40, guard=timestamps.leads_with_iso_date),
+    Claim(bytes({name.encode()[0] for name in timestamps.MONTHS}), rank=40),
+)
 
 
 def parse(line: bytes) -> LogRecord | None:
@@ -134,7 +144,7 @@ def _bsd_time(text: str, pos: int) -> tuple[int, int] | None:
 
 
 def _record(pri: int | None, protocol: str) -> LogRecord:
-    record = LogRecord(body="", format="syslog", attributes={"syslog.protocol": protocol})
+    record = LogRecord(body="", format=NAME, attributes={"syslog.protocol": protocol})
     if pri is not None:
         facility, level = divmod(pri, 8)
         record.level = severity.SYSLOG_LEVELS[level]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pipeline.parsing import severity, stacktrace, timestamps
+from pipeline.parsing.registry import FALLBACK
 from schemas.records import LogRecord
 
 # Upper-case level words only: "error" in prose ("no error found") must not mark a line.
@@ -17,10 +18,13 @@ _LEVEL = re.compile(
 _SLASHED = re.compile(r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?", re.ASCII)
 _HEAD = 256
 
+NAME = "text"
+DETECT = FALLBACK  # every line no other format accepted
+
 
 def parse(line: bytes) -> LogRecord:
     body = line.decode("utf-8", "replace")
-    record = LogRecord(body=body, format="text")
+    record = LogRecord(body=body, format=NAME)
     head = body[:_HEAD]
     if head[:1].isdigit():
         record.timestamp_ns = _leading_time(head)

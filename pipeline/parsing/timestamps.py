@@ -31,6 +31,11 @@ MONTHS = {
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+def leads_with_iso_date(line: bytes) -> bool:
+    """For detection, on a line that starts with a digit: does it start `yyyy-`?"""
+    return line[4:5] == b"-"
+
+
 def civil_seconds(
     year: int, month: int, day: int, hour: int, minute: int, second: int
 ) -> int | None:

@@ -6,7 +6,6 @@ import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -14,9 +13,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from pipeline.clickhouse import read_only
-from pipeline.errors import LogweirError
-from pipeline.query.reports import first_line
-from schemas.records import Severity
+from pipeline.errors import LogweirError, first_line
+from pipeline.parsing import severity
+from pipeline.query.timerange import Scope
 
 # ClickHouse writes each file format itself, so nothing is decoded or re-encoded in Python.
 FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet": "Parquet"}
@@ -36,12 +35,9 @@ class ExportError(LogweirError):
 
 
 @dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(Scope):
     """Which rows: a time range, optionally one service and a minimum severity."""
 
-    since: datetime
-    until: datetime
-    service: str = ""
     min_severity: int = 0
 
     def parameters(self) -> dict[str, object]:
@@ -55,15 +51,15 @@ class Selection:
 
 def min_severity(text: str) -> int:
     """`ERROR` (any case) or an OTel number 1–24 → the lowest SeverityNumber to export."""
-    name = text.strip().upper()
-    if name in Severity.__members__ and name != "UNSPECIFIED":
-        return int(Severity[name])
-    if name.isdigit() and 1 <= int(name) <= 24:
-        return int(name)
-    raise ExportError(
-        f"--severity {text!r} is not a level: use TRACE, DEBUG, INFO, WARN, ERROR or FATAL "
-        "(that level and above are exported) or a SeverityNumber 1-24"
-    )
+    if text.strip().isdigit() and 1 <= int(text) <= 24:
+        return int(text)
+    try:
+        return int(severity.named(text))
+    except ValueError:
+        raise ExportError(
+            f"--severity {text!r} is not a level: use TRACE, DEBUG, INFO, WARN, ERROR or FATAL "
+            "(that level and above are exported) or a SeverityNumber 1-24"
+        ) from None
 
 
 def count(client: Client, selection: Selection) -> int:

@@ -65,3 +65,12 @@ class TimeRange:
         """A bucket size that splits the range into at most `points` buckets (at least a minute)."""
         span = (self.until - self.since).total_seconds()
         return next((step for step in _STEPS if span / step <= points), _STEPS[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which rows a report or an export reads: a time range, optionally one service."""
+
+    since: datetime
+    until: datetime
+    service: str = ""

@@ -17,7 +17,6 @@ are isolated and dead-lettered, so one bad row never blocks or loses the rest.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,15 +25,15 @@ from typing import TypeVar
 
 from clickhouse_connect.driver import options as insert_options
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError
 from clickhouse_connect.driver.insert import InsertContext
 
-from pipeline.clickhouse import unreachable
-from pipeline.errors import SinkUnavailable, first_line
+from pipeline.errors import first_line
 from pipeline.observe import telemetry
 from pipeline.settings import Settings
 from pipeline.sink import progress
 from pipeline.sink.progress import PartitionLog, Plan, Progress, Span, TopicPartition
+from pipeline.sink.retry import Retrying
 from pipeline.sink.tables import (
     COORDINATES,
     DEADLETTER_TABLE,
@@ -48,6 +47,9 @@ from pipeline.sink.tables import (
 from schemas.records import DeadLetter
 
 log = logging.getLogger(__name__)
+
+# (topic, partition, offset) → the Kafka message there, if known.
+Originals = Callable[[str, int, int], "bytes | None"]
 
 R = TypeVar("R")
 
@@ -89,15 +91,22 @@ class WriteResult:
     # partitions from where they were.
     reread: set[TopicPartition] = field(default_factory=set)
 
+    def count(self, table: str, rows: int) -> None:
+        """`rows` of `table` were stored."""
+        if table == LOGS_TABLE:
+            self.stored += rows
+        else:
+            self.dead_lettered += rows
+
 
 class ClickHouseSink:
     """Writes batches to otel_logs and logs_deadletter; see the module docstring."""
 
     def __init__(self, client_factory: Callable[[], Client], settings: Settings) -> None:
-        self._client_factory = client_factory
-        self._client: Client | None = None
+        self._retrying = Retrying(client_factory, settings)
         self._settings = settings
         self._progress = Progress()
+        self._originals: Originals = lambda topic, partition, offset: None
         self._contexts: dict[str, InsertContext] = {}
         # clickhouse-connect imports pandas, when installed, on its first insert (to check
         # for DataFrames): done now, at start-up, not while the first batch waits (~0.3 s).
@@ -124,9 +133,13 @@ class ClickHouseSink:
         log_rows: list[Row],
         dead_letters: Sequence[tuple[DeadLetter, int]],
         kafka: PartitionLog,
+        originals: Originals = lambda topic, partition, offset: None,
     ) -> WriteResult:
         """Store `log_row` rows and (dead letter, event index) pairs; see the module docstring.
-        `kafka` answers for the partitions of the batch (their offsets' incarnation)."""
+        `kafka` answers for the partitions of the batch (their offsets' incarnation);
+        `originals` gives the Kafka message of a row, for the dead letter of a row ClickHouse
+        refuses (else it keeps the row's body)."""
+        self._originals = originals
         result = WriteResult()
         logs = Pending(LOGS_TABLE, log_rows)
         dead = Pending(DEADLETTER_TABLE, [deadletter_row(d, index) for d, index in dead_letters])
@@ -140,7 +153,6 @@ class ClickHouseSink:
         # Dead letters first: if the worker dies between the two inserts, the replay finds
         # the dead letters stored and the log rows not, and each table skips only its own.
         await self._insert_in_order([dead, logs], plan, result)
-        result.dead_lettered += len(dead.rows)
         for pending in (logs, dead):
             self._progress.remember(pending.table, pending.spans())
         return result
@@ -193,7 +205,8 @@ class ClickHouseSink:
             for pending in pendings:
                 await self._insert(pending, plan, result)
             return
-        result.stored += sum(len(p.rows) for p in pendings if p.table == LOGS_TABLE)
+        for pending in pendings:
+            result.count(pending.table, len(pending.rows))
 
     async def _insert(self, pending: Pending, plan: Plan, result: WriteResult) -> None:
         try:
@@ -201,7 +214,7 @@ class ClickHouseSink:
                 f"insert {len(pending.rows)} rows into {pending.table}",
                 lambda client: self._send(client, pending, plan),
             )
-            result.stored += len(pending.rows) if pending.table == LOGS_TABLE else 0
+            result.count(pending.table, len(pending.rows))
         except DatabaseError as exc:
             if len(pending.rows) > 1:
                 for half in pending.split():
@@ -233,6 +246,10 @@ class ClickHouseSink:
         telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
         return len(pending.rows)
 
+    def _original(self, topic: str, partition: int, offset: int, row: Row) -> bytes:
+        raw = self._originals(topic, partition, offset)
+        return raw if raw is not None else str(row[_BODY]).encode("utf-8", "replace")
+
     async def _reject(
         self, pending: Pending, plan: Plan, exc: DatabaseError, result: WriteResult
     ) -> None:
@@ -249,7 +266,7 @@ class ClickHouseSink:
         dead = DeadLetter(
             reason="clickhouse_rejected",
             detail=detail,
-            raw=str(row[_BODY]).encode("utf-8", "replace"),
+            raw=self._original(topic, partition, offset, row),  # type: ignore[arg-type]
             topic=topic,  # type: ignore[arg-type]
             partition=partition,  # type: ignore[arg-type]
             offset=offset,  # type: ignore[arg-type]
@@ -258,55 +275,7 @@ class ClickHouseSink:
         result.rejected.append(dead)
         index: int = row[_EVENT_INDEX]  # type: ignore[assignment]
         await self._insert(Pending(DEADLETTER_TABLE, [deadletter_row(dead, index)]), plan, result)
-        result.dead_lettered += 1
-
-    async def _retrying(self, what: str, call: Callable[[Client], R]) -> R:
-        """Run `call` in a thread until ClickHouse answers; server-side rejections propagate."""
-        delay = 0.2
-        while True:
-            try:
-                if self._client is None:
-                    self._client = await asyncio.to_thread(self._client_factory)
-                return await asyncio.to_thread(call, self._client)
-            except SinkUnavailable as exc:
-                log.warning("%s: %s; retrying in %.1fs", what, exc, delay)
-            except (OperationalError, OSError) as exc:
-                self._client = None
-                log.warning(
-                    "%s: %s; retrying in %.1fs", what, unreachable(self._settings, exc), delay
-                )
-            except DatabaseError as exc:
-                if not _is_transient(exc):
-                    raise
-                log.warning(
-                    "%s: ClickHouse is busy (%s); retrying in %.1fs",
-                    what,
-                    first_line(exc, 200),
-                    delay,
-                )
-            telemetry.insert_retried()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._settings.sink_retry_max_seconds)
 
 
 _BODY = LOG_COLUMNS.index("Body")
 _EVENT_INDEX = LOG_COLUMNS.index("KafkaEventIndex")
-
-# Server errors that say "later", not "this data is bad": too many parts, memory, timeouts.
-_TRANSIENT_CODES = (
-    "Code: 252.",
-    "Code: 241.",
-    "Code: 159.",
-    "Code: 209.",
-    "Code: 210.",
-    "Code: 202.",
-    "Code: 203.",
-    "Code: 425.",
-    "Code: 439.",
-    "Code: 242.",
-)
-
-
-def _is_transient(exc: DatabaseError) -> bool:
-    text = str(exc)
-    return any(code in text for code in _TRANSIENT_CODES)

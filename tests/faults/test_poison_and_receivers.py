@@ -51,7 +51,7 @@ def test_a_poison_message_is_dead_lettered_and_the_rest_stored(stack, tmp_path):
 
 
 def test_a_hanging_receiver_times_out_and_is_retried_without_stalling(stack, tmp_path):
-    from tests.integration.test_alerting import lines, start_worker
+    from tests.support.alerting import lines, start_worker
     from tests.support.receiver import Receiver
 
     hang = Receiver(delay=lambda path, n: 5.0 if n == 1 else 0.0)

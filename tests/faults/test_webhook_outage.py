@@ -14,7 +14,7 @@ from pipeline.alerting.notify.webhooks import DELIVERY_HEADER
 from pipeline.bench.producer import produce
 from pipeline.cli.status import scrape, worker_url
 from pipeline.settings import WebhookTarget
-from tests.integration.test_alerting import lines, start_worker
+from tests.support.alerting import lines, start_worker
 from tests.support.receiver import Receiver
 from tests.support.stack import run, wait_for
 

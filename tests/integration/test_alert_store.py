@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.alerting import store
-from pipeline.alerting.notify.notifier import Attempt
+from pipeline.alerting.notify.delivery import Attempt
 from pipeline.alerting.notify.webhooks import delivery_id
 from schemas.alerting import Alert
 

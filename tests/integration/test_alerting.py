@@ -5,51 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from pipeline.bench.producer import produce
-from pipeline.clickhouse import connect
-from pipeline.ops import migrations
 from pipeline.settings import WebhookTarget
-from pipeline.stack.broker import Broker
+from tests.support.alerting import SECRET, WINDOW, deliveries, lines, start_worker
 from tests.support.receiver import Receiver
-from tests.support.stack import WorkerProcess, isolated, run, wait_for
+from tests.support.stack import run, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-WINDOW = 5
-SECRET = "test-secret"
-RULES = """
-rules:
-  - name: burst-errors
-    match: {services: ["burst-*"], min_severity: error}
-    condition: {type: threshold, count: 30}
-    group_by: [service]
-    resolve_after_windows: 2
-    cooldown_seconds: 600
-    annotations: {summary: "{service}: {value} errors"}
-"""
-
-
-def lines(service: str, n: int, level: str = "error") -> list[tuple[bytes | None, bytes]]:
-    now = datetime.now(UTC).isoformat()
-    return [
-        (
-            None,
-            orjson.dumps(
-                {
-                    "ts": now,
-                    "level": level,
-                    "service": service,
-                    "msg": f"upstream failed after {i} ms",
-                }
-            ),
-        )
-        for i in range(n)
-    ]
+# Still imported from here by tests/faults/test_poison_and_receivers.py (to move to support).
+__all__ = ["lines", "start_worker"]
 
 
 @pytest.fixture
@@ -58,46 +27,6 @@ def receiver():
     r.start()
     yield r
     r.stop()
-
-
-def start_worker(stack, tmp_path, receiver, **overrides):
-    """A worker with RULES and webhooks to `receiver`; `overrides` replace any setting."""
-    rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text(RULES)
-    defaults = dict(
-        window_seconds=WINDOW,
-        alert_lateness_seconds=1,
-        alert_eval_interval_seconds=0.5,
-        rules_file=rules_file,
-        builtin_burst_rule=False,
-        sink_linger_seconds=0.2,
-        webhook_secret=SECRET,
-        # Short enough for the dead receiver below to be given up within the test.
-        webhook_give_up_after_seconds=4,
-        webhook_backoff_seconds=0.2,
-        webhook_timeout_seconds=2,
-        webhooks=[
-            WebhookTarget(name="generic", url=receiver.url("/generic")),
-            WebhookTarget(name="slack", url=receiver.url("/slack"), kind="slack"),
-            WebhookTarget(name="am", url=receiver.url("/am"), kind="alertmanager"),
-        ],
-    )
-    settings = isolated(stack, **{**defaults, **overrides})
-    Broker(settings).create_topics(settings.topics, settings.topic_partitions)
-    migrations.apply(settings)
-    worker = WorkerProcess(settings, tmp_path / "worker.log")
-    worker.start()
-    # Ready when a probe line has been stored.
-    probe = run(produce(settings, lines("probe", 1, "info")))
-    client = connect(settings)
-    wait_for(
-        lambda: client.query("SELECT count() FROM otel_logs").result_rows[0][0] >= 1,
-        60,
-        "worker ready",
-        worker,
-    )
-    assert probe.count == 1
-    return settings, worker, client
 
 
 def test_burst_fires_once_per_group_and_resolves_once(stack, tmp_path, receiver):
@@ -174,12 +103,7 @@ def test_a_failing_receiver_is_retried_and_a_dead_one_is_recorded(stack, tmp_pat
     try:
         run(produce(settings, lines("burst-x", 40)))
         wait_for(
-            lambda: (
-                client.query(
-                    "SELECT count() FROM alert_deliveries WHERE Outcome IN ('sent', 'failed')"
-                ).result_rows[0][0]
-                >= 2
-            ),
+            lambda: deliveries(client, "sent", "failed") >= 2,
             30,
             "both deliveries finished",
             worker,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,82 +10,15 @@ from pipeline.bench.producer import produce
 from pipeline.bench.sample import SampleTraffic
 from pipeline.ops import retention
 from pipeline.query import reports
-from pipeline.sink import LOG_COLUMNS
+from tests.support.known_rows import COLUMNS, NOW, known_row, known_rows
 from tests.support.stack import run, wait_for
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-COLUMNS = list(LOG_COLUMNS)
-
-
-def _row(
-    minutes_ago: float,
-    service: str,
-    severity: int,
-    body: str,
-    template: int,
-    attributes: dict[str, str] | None = None,
-) -> list[object]:
-    """A row in COLUMNS order."""
-    ts = NOW - timedelta(minutes=minutes_ago)
-    ns = int(ts.timestamp()) * 1_000_000_000
-    text = {1: "TRACE", 5: "DEBUG", 9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}[severity]
-    return [
-        ns,
-        ns // 1_000_000_000,
-        "",
-        "",
-        0,
-        text,
-        severity,
-        service,
-        body,
-        {"service.name": service},
-        "",
-        attributes or {},
-        "json",
-        template,
-        f"template {template}",
-        [],
-        "t",
-        0,
-        0,
-        0,
-        ns // 1_000_000,
-    ]
-
-
-def _known_rows() -> list[list[object]]:
-    rows = []
-    # checkout: 6 requests with known durations (ms 100..600), 2 of them errors, users u1/u2.
-    for i in range(6):
-        failed = i >= 4
-        rows.append(
-            _row(
-                5 + i / 10,
-                "checkout",
-                17 if failed else 9,
-                f"GET /api/items/{i}",
-                1 + failed,
-                {
-                    "http.request.method": "GET",
-                    "url.path": f"/api/items/{i}",
-                    "http.response.status_code": "500" if failed else "200",
-                    "http.server.request.duration": f"{(i + 1) / 10:.1f}",
-                    "user.id": "u1" if i % 2 else "u2",
-                },
-            )
-        )
-    # payments: a burst of 12 errors in one minute, one template, and 3 debug lines.
-    rows += [_row(20, "payments", 17, f"timeout after {i} ms", 7) for i in range(12)]
-    rows += [_row(30, "payments", 5, "cache warm", 8) for _ in range(3)]
-    return rows
-
 
 @pytest.fixture
 def known(clickhouse):  # type: ignore[no-untyped-def]
-    clickhouse.insert("otel_logs", _known_rows(), column_names=COLUMNS)
+    clickhouse.insert("otel_logs", known_rows(), column_names=COLUMNS)
     return clickhouse
 
 
@@ -230,7 +163,7 @@ def test_retention_keeps_each_severity_its_own_days(pipeline_settings, clickhous
     # Rows 10 and 40 days old, at DEBUG, INFO and ERROR: after TTL merges only the ones whose
     # severity keeps them longer than their age are left.
     old = [
-        _row(days * 1440, "svc", sev, f"{days}d {sev}", 0)
+        known_row(days * 1440, "svc", sev, f"{days}d {sev}", 0)
         for days in (10, 40)
         for sev in (5, 9, 17)
     ]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -17,7 +14,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.errors import LogweirError
-from tests.integration.test_analytics import COLUMNS, _known_rows
+from tests.support.known_rows import COLUMNS, known_rows
+from tests.support.stack import logweir
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +30,7 @@ HOSTILE = (
 @pytest.fixture
 def cli(pipeline_settings, clickhouse):  # type: ignore[no-untyped-def]
     """Run `logweir …` in-process with the test's settings; 21 known rows stored."""
-    clickhouse.insert("otel_logs", _known_rows(), column_names=COLUMNS)
+    clickhouse.insert("otel_logs", known_rows(), column_names=COLUMNS)
     env = pipeline_settings.to_env()
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
@@ -170,14 +168,7 @@ def test_hostile_filter_values_match_nothing_and_change_nothing(cli, clickhouse,
 
 
 def test_cli_errors_are_one_line(pipeline_settings):
-    env = {**os.environ, **pipeline_settings.to_env()}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "query", "no-such-report"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = logweir(pipeline_settings, "query", "no-such-report")
     assert done.returncode == 1
     assert done.stderr.replace("\n", " ").startswith("error: no report named 'no-such-report'")
     assert "Traceback" not in done.stderr

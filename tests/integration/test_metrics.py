@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import urllib.request
 
 import orjson
@@ -14,9 +11,9 @@ import pytest
 from pipeline.bench.accounting import account
 from pipeline.bench.producer import produce
 from pipeline.bench.sample import SampleTraffic, bad_inputs
-from pipeline.cli.status import scrape, worker_url
+from pipeline.observe.scrape import scrape, worker_url
 from pipeline.settings import Settings
-from tests.support.stack import run, wait_for
+from tests.support.stack import logweir, run, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -87,17 +84,11 @@ def test_counters_match_the_rows_in_clickhouse(pipeline_settings, clickhouse, wo
             "lag": 0,
             "lag_ok": True,
             "partitions": pipeline_settings.topic_partitions,
+            "reasons": [],
         }
     assert health is not None and health["status"] == "ok"
 
-    env = {**os.environ, **pipeline_settings.to_env(), "COLUMNS": "200"}
-    shown = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "status", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = logweir(pipeline_settings, "status", "--once")
     assert shown.returncode == 0, shown.stderr
     assert "throughput" in shown.stdout and "consumer lag" in shown.stdout
     assert f"{produced.count:,}" in shown.stdout  # messages consumed, in total
@@ -106,14 +97,7 @@ def test_counters_match_the_rows_in_clickhouse(pipeline_settings, clickhouse, wo
 
 
 def test_status_without_a_worker_says_how_to_start_one(pipeline_settings):
-    env = {**os.environ, **pipeline_settings.to_env(), "COLUMNS": "200"}
-    shown = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "status", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shown = logweir(pipeline_settings, "status", "--once")
     assert shown.returncode == 1
     assert shown.stderr.strip() == (
         f"error: no worker metrics at {worker_url(pipeline_settings)}: is `logweir worker` running?"

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.stack import wait_for
+from tests.support.stack import logweir, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def _logweir(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, **settings.to_env(), "COLUMNS": "400"}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _count(clickhouse, where: str = "1") -> int:  # type: ignore[no-untyped-def]
@@ -30,7 +16,7 @@ def _count(clickhouse, where: str = "1") -> int:  # type: ignore[no-untyped-def]
 
 
 def test_gen_sends_steady_traffic_and_error_bursts(pipeline_settings, clickhouse, worker):
-    done = _logweir(
+    done = logweir(
         pipeline_settings,
         "gen",
         "--rate",
@@ -64,7 +50,7 @@ def test_gen_sends_steady_traffic_and_error_bursts(pipeline_settings, clickhouse
 def test_produce_sends_lines_with_key_and_headers(pipeline_settings, clickhouse, worker, tmp_path):
     source = tmp_path / "lines.log"
     source.write_text("level=info msg=one\n\nlevel=warn msg=two\nlevel=error msg=three\n")
-    done = _logweir(
+    done = logweir(
         pipeline_settings,
         "produce",
         str(source),
@@ -91,6 +77,6 @@ def test_produce_sends_lines_with_key_and_headers(pipeline_settings, clickhouse,
 
 
 def test_produce_rejects_a_header_without_a_value(pipeline_settings):
-    done = _logweir(pipeline_settings, "produce", "--header", "format")
+    done = logweir(pipeline_settings, "produce", "--header", "format")
     assert done.returncode == 2
     assert "is not k=v" in done.stderr

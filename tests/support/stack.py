@@ -4,75 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.bench.producer import Produced
 from pipeline.settings import Settings
+from pipeline.stack.child import Child, worker
 
 
 def isolated(base: Settings, **overrides: object) -> Settings:
     """Settings sharing the stack of `base` but with their own topics, database and group."""
-    tag = uuid.uuid4().hex[:8]
-    values = {
-        "topic_raw": f"t{tag}.raw",
-        "topic_deadletter": f"t{tag}.deadletter",
-        "topic_alerts": f"t{tag}.alerts",
-        "clickhouse_database": f"test_{tag}",
-        "app_id": f"logweir-test-{tag}",
-        **overrides,
-    }
-    # Validated (model_copy would not turn "secret" into a SecretStr, or dicts into models).
-    return Settings(**{**dict(base), **values})
+    return base.scratch("test-", **overrides)
 
 
-class WorkerProcess:
+class WorkerProcess(Child):
     """`logweir worker` as a child process, for tests that kill and restart it."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
+        child = worker(settings, log_path)
+        super().__init__(child.argv, log_path, child.env)
         self.settings = settings
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.settings.to_env()}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.cli", "worker"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
 
-    def kill(self) -> None:
-        """SIGKILL: no clean shutdown, no final commit."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no worker log)"
+def logweir(
+    settings: Settings, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`logweir ARGS…` as a user runs it, in a child process with `settings` as its
+    environment and a wide terminal (rich tables are not cut)."""
+    env = {**os.environ, **settings.to_env(), "COLUMNS": "400"}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def wait_for(

@@ -10,11 +10,11 @@ from pipeline.settings import Settings
 
 def test_reads_logweir_prefixed_environment(monkeypatch):
     monkeypatch.setenv("LOGWEIR_TOPIC_RAW", "custom.raw")
-    monkeypatch.setenv("LOGWEIR_SINK_BATCH_SIZE", "123")
+    monkeypatch.setenv("LOGWEIR_SINK_BATCH_MESSAGES", "123")
     monkeypatch.setenv("TOPIC_RAW", "ignored")
     settings = Settings()
     assert settings.topic_raw == "custom.raw"
-    assert settings.sink_batch_size == 123
+    assert settings.sink_batch_messages == 123
 
 
 def test_clickhouse_url_parts():
@@ -34,7 +34,7 @@ def test_bad_clickhouse_url_says_which_setting():
 
 
 def test_rejects_nonsense_values(monkeypatch):
-    monkeypatch.setenv("LOGWEIR_SINK_BATCH_SIZE", "0")
+    monkeypatch.setenv("LOGWEIR_SINK_BATCH_MESSAGES", "0")
     with pytest.raises(ValidationError):
         Settings()
 

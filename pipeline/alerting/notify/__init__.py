@@ -1,3 +1,5 @@
-"""Notify: alerts in; webhook deliveries out. `webhooks` builds each target kind's request,
-`notifier` delivers them through receiver outages and worker restarts, each attempt recorded.
+"""Notify: recorded alerts in; webhook deliveries out. `kinds/` builds each target kind's
+payload (a module per kind), `webhooks` the request and its delivery id, `sender` POSTs it,
+`notifier` delivers through receiver outages and worker restarts, each attempt recorded as a
+`delivery.Attempt`.
 """

@@ -16,65 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiohttp
-
 from pipeline.alerting.notify import webhooks
+from pipeline.alerting.notify.delivery import (
+    Attempt,
+    DeliveryLog,
+    Queued,
+    Send,
+    failure,
+    retry_delay,
+)
+from pipeline.alerting.notify.sender import HttpSender
 from pipeline.errors import first_line
 from pipeline.observe import telemetry
-from pipeline.settings import Settings, WebhookTarget
+from pipeline.settings import Settings
 from schemas.alerting import Alert
+
+__all__ = ["Attempt", "Notifier", "Queued"]
 
 log = logging.getLogger("logweir.alerting")
 
 # Attempts in flight per target at most: a receiver back from an outage is not hit by every
 # pending delivery at once, and a hung one holds this many connections, never all of them.
 MAX_IN_FLIGHT_PER_TARGET = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    alert: Alert
-    target: str
-    attempt: int  # 1 for the first try of this delivery, counted across restarts
-    outcome: str  # sent | retry (failed, tried again later) | failed (given up)
-    http_status: int
-    error: str
-    duration_ms: int
-
-    @property
-    def delivery_id(self) -> str:
-        return webhooks.delivery_id(self.alert, self.target)
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """A delivery found queued in ClickHouse, neither sent nor given up."""
-
-    alert: Alert
-    target: str
-    queued_at: float  # Unix seconds: the give-up time counts from here
-    attempts: int  # made before, by this worker or another
-
-
-Recorder = Callable[[Attempt], Awaitable[None]]
-FinishedCheck = Callable[[Alert, str], Awaitable[bool]]
-PendingLoader = Callable[[], Awaitable[list[Queued]]]
-
-
-def retry_delay(
-    failures: int, first: float, cap: float, rand: Callable[[], float] = random.random
-) -> float:
-    """Seconds to wait after `failures` failed attempts: `first`, doubled per failure up to
-    `cap`, of which a random half is taken off ("equal jitter"), so deliveries to a receiver
-    that comes back are spread out and none waits longer than the cap."""
-    full = min(cap, first * 2.0 ** min(failures - 1, 60))
-    return full / 2 + full / 2 * rand()
 
 
 @dataclass(slots=True)
@@ -96,23 +64,20 @@ class Notifier:
     def __init__(
         self,
         settings: Settings,
-        record: Recorder,
-        finished: FinishedCheck,
-        pending: PendingLoader | None = None,
+        deliveries: DeliveryLog,
+        send: Send | None = None,
     ) -> None:
-        """`record` writes an attempt (raising when it cannot), `finished` says whether a
-        (notification, target) was sent or given up, `pending` loads what is queued in
-        ClickHouse; without it nothing is resumed (`logweir alerts test`)."""
+        """`deliveries` records attempts and knows what is queued; `send` makes one attempt
+        (by default an HTTP POST as the target's kind says)."""
         self._targets = {t.name: t for t in settings.webhooks}
-        self._secret = settings.webhook_secret.get_secret_value().encode()
-        self._timeout = settings.webhook_timeout_seconds
         self._first_delay = settings.webhook_backoff_seconds
         self._max_delay = settings.webhook_backoff_max_seconds
         self._give_up = settings.webhook_give_up_after_seconds
-        self._record = record
-        self._finished = finished
-        self._pending = pending
-        self._session: aiohttp.ClientSession | None = None
+        self._log = deliveries
+        self._http: HttpSender | None = None
+        if send is None:
+            send = self._http = HttpSender(settings)
+        self._send = send
         self._queue: dict[str, _Delivery] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Sent or given up, but ClickHouse did not take the row yet: written again every tick
@@ -168,24 +133,8 @@ class Notifier:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self._unrecorded:
             await self._flush()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def send_once(self, alert: Alert, target: WebhookTarget) -> tuple[int, str]:
-        """One POST; returns (HTTP status, response text)."""
-        body, headers = webhooks.request(alert, target, self._secret)
-        if self._session is None:
-            # No overall connection limit: the per-target cap above bounds them, so a hung
-            # receiver cannot use up connections another target needs.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        async with self._session.post(
-            target.url,
-            data=body,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-        ) as response:
-            return response.status, (await response.text())[:500]
+        if self._http is not None:
+            await self._http.close()
 
     def _known(self, key: str) -> bool:
         """Pending here, or settled here and not yet recorded."""
@@ -193,7 +142,7 @@ class Notifier:
 
     async def _already_finished(self, alert: Alert, target: str) -> bool:
         try:
-            return await self._finished(alert, target)
+            return await self._log.finished(alert, target)
         except Exception:  # noqa: BLE001 - unknown: deliver (at least once) rather than never
             return False
 
@@ -206,12 +155,9 @@ class Notifier:
         telemetry.deliveries_pending({})
 
     async def _resume(self, now: float) -> None:
-        if self._pending is None:
-            self._resumed = True
-            return
         self._settled_in_resume = set()
         try:
-            found = await self._pending()
+            found = await self._log.pending()
         except Exception as exc:  # noqa: BLE001 - ClickHouse away: try again next tick
             if not self._resume_fails:
                 self._resume_fails = True
@@ -264,12 +210,11 @@ class Notifier:
         started = time.monotonic()
         status, error = 0, ""
         try:
-            status, text = await self.send_once(d.alert, self._targets[d.target])
+            status, text = await self._send(d.alert, self._targets[d.target])
             if not 200 <= status < 300:
                 error = f"HTTP {status}: {text[:200]}"
         except Exception as exc:  # noqa: BLE001 - whatever it was, this attempt failed
-            name, text = type(exc).__name__, first_line(exc)
-            error = name if text == name else f"{name}: {text}"
+            error = failure(exc)
         now = time.time()
         give_up_at = d.queued_at + self._give_up
         if not error:
@@ -320,7 +265,7 @@ class Notifier:
     async def _write(self, attempt: Attempt) -> bool:
         """Record one attempt; a lost `retry` row loses only a line of history."""
         try:
-            await self._record(attempt)
+            await self._log.record_delivery(attempt)
         except Exception as exc:  # noqa: BLE001 - ClickHouse away: said once, kept (settled)
             if not self._recording_fails:
                 self._recording_fails = True

@@ -1,4 +1,5 @@
-"""Webhook payloads: generic signed JSON, Slack incoming-webhook, Alertmanager v4."""
+"""The request for one delivery: its body (built by the target's kind, see `kinds/`), its
+headers, its signature, and the delivery id that tells one notification to one target."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import hmac
 import time
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
+from pipeline.alerting.notify import kinds
 from pipeline.settings import WebhookTarget
 from schemas.alerting import Alert
 
@@ -40,73 +40,15 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 def request(alert: Alert, target: WebhookTarget, secret: bytes) -> tuple[bytes, dict[str, str]]:
     """The body and headers to POST for `alert` to `target`."""
-    if target.kind == "slack":
-        body = orjson.dumps(slack(alert))
-    elif target.kind == "alertmanager":
-        body = orjson.dumps(alertmanager(alert, target.name))
-    else:
-        body = alert.model_dump_json().encode()
+    kind = kinds.get(target.kind)
+    body = kind.body(alert, target.name)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "logweir",
         DELIVERY_HEADER: delivery_id(alert, target.name),
     }
-    if target.kind == "generic" and secret:
+    if kind.signed and secret:
         timestamp = str(int(time.time()))
         headers[TIMESTAMP_HEADER] = timestamp
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
     return body, headers
-
-
-def slack(alert: Alert) -> dict[str, object]:
-    icon = ":red_circle:" if alert.status == "firing" else ":large_green_circle:"
-    title = f"{icon} [{alert.status.upper()}] {alert.rule}"
-    fields = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in alert.group.items()]
-    fields.append({"type": "mrkdwn", "text": f"*count*\n{int(alert.value)}"})
-    blocks: list[dict[str, object]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": alert.summary[:3000]}},
-        {"type": "section", "fields": fields[:10]},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"window {alert.window_start:%H:%M:%S}–"
-                    f"{alert.window_end:%H:%M:%S} UTC · fingerprint `{alert.fingerprint}`",
-                }
-            ],
-        },
-    ]
-    return {"text": f"{title}: {alert.summary}", "blocks": blocks}
-
-
-def alertmanager(alert: Alert, receiver: str) -> dict[str, object]:
-    """The Alertmanager webhook payload, version 4, with this one alert."""
-    group_labels = {"alertname": alert.rule, **alert.group}
-    ends = alert.ends_at.isoformat() if alert.ends_at else "0001-01-01T00:00:00Z"
-    return {
-        "version": "4",
-        "groupKey": "{}:"
-        + "{"
-        + ",".join(f'{k}="{v}"' for k, v in sorted(group_labels.items()))
-        + "}",
-        "truncatedAlerts": 0,
-        "status": alert.status,
-        "receiver": receiver,
-        "groupLabels": group_labels,
-        "commonLabels": alert.labels,
-        "commonAnnotations": alert.annotations,
-        "externalURL": "",
-        "alerts": [
-            {
-                "status": alert.status,
-                "labels": alert.labels,
-                "annotations": {"summary": alert.summary, **alert.annotations},
-                "startsAt": alert.starts_at.isoformat(),
-                "endsAt": ends,
-                "generatorURL": "",
-                "fingerprint": alert.fingerprint,
-            }
-        ],
-    }

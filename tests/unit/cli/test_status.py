@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from rich.console import Console
 
-from pipeline.cli.status import Frame, parse, quantile, render
+from pipeline.cli.status import Frame, render
+from pipeline.observe.scrape import parse, quantile
 
 SAMPLE = """\
 # HELP logweir_consumed_messages_total Kafka messages consumed, per topic

@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.parsing import access
-from tests.unit.parsing import golden
-
-
-@pytest.mark.parametrize("case", golden.cases("access"))
-def test_golden(case):
-    golden.check(access.parse(golden.line(case)), case, "access")
 
 
 @pytest.mark.parametrize(

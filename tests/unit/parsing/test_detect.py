@@ -1,29 +1,34 @@
-"""Detection: every golden line is claimed by its own format; forced formats; the registry."""
+"""Detection over the registered formats: each is in the detection order and reached by its own
+golden lines; forced formats; lines that only look like a format."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.parsing import PARSERS, parse
-from tests.unit.parsing import golden
-
-ALL = [
-    pytest.param(fmt, case, id=f"{fmt}-{case['name']}")
-    for fmt in PARSERS
-    for case in golden.load(fmt)
-]
+from pipeline.parsing import PARSERS, parse, registry
+from tests.support import golden
 
 
-def test_every_format_has_golden_lines():
-    assert {path.stem for path in golden.FIXTURES.glob("*.toml")} == set(PARSERS)
+def test_every_registered_format_has_golden_lines():
+    assert golden.formats() == sorted(PARSERS)
 
 
-@pytest.mark.parametrize(("fmt", "case"), ALL)
+def test_every_registered_format_is_in_the_detection_order():
+    tried = {name for _first, names in registry.load().order() for name in names}
+    assert tried == set(PARSERS)
+
+
+@pytest.mark.parametrize(("fmt", "case"), golden.every_case())
+def test_golden_line_parses_with_its_own_format(fmt, case):
+    golden.check(PARSERS[fmt](golden.line(case)), case, fmt)
+
+
+@pytest.mark.parametrize(("fmt", "case"), golden.every_case())
 def test_golden_line_is_detected_as_its_format(fmt, case):
     golden.check(parse(golden.line(case)), case, fmt)
 
 
-@pytest.mark.parametrize(("fmt", "case"), ALL)
+@pytest.mark.parametrize(("fmt", "case"), golden.every_case())
 def test_forcing_the_right_format_changes_nothing(fmt, case):
     line = golden.line(case)
     assert parse(line, fmt) == parse(line)
@@ -35,8 +40,14 @@ def test_forced_format_that_does_not_match_falls_back_to_detection_and_says_so()
 
 
 def test_unknown_forced_format_is_an_error_naming_the_choices():
-    with pytest.raises(ValueError, match="unknown format 'xml': one of json, "):
+    with pytest.raises(ValueError, match="unknown format 'xml': one of access, apache_error, "):
         parse(b"<a/>", "xml")
+
+
+def test_java_is_tried_before_python_on_lines_both_accept():
+    line = b"2024-01-02 03:04:05,123 ERROR [main] com.example.Foo:42 - boom"
+    assert PARSERS["python"](line) is not None
+    assert parse(line).format == "java"
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.parsing import java
-from tests.unit.parsing import golden
-
-
-@pytest.mark.parametrize("case", golden.cases("java"))
-def test_golden(case):
-    golden.check(java.parse(golden.line(case)), case, "java")
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.parsing import logfmt, parse
-from tests.unit.parsing import golden
-
-
-@pytest.mark.parametrize("case", golden.cases("logfmt"))
-def test_golden(case):
-    golden.check(logfmt.parse(golden.line(case)), case, "logfmt")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from pipeline.parsing import PARSERS, parse
 from schemas.records import LogRecord
-from tests.unit.parsing import golden
+from tests.support import golden
 
 SAMPLES = [golden.line(case) for fmt in PARSERS for case in golden.load(fmt)]
 # Bytes that steer detection and the regexes: prefixes, separators, quotes, brackets.

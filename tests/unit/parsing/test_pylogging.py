@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline.parsing import parse, pylogging
-from tests.unit.parsing import golden
-
-
-@pytest.mark.parametrize("case", golden.cases("python"))
-def test_golden(case):
-    golden.check(pylogging.parse(golden.line(case)), case, "python")
 
 
 @pytest.mark.parametrize(

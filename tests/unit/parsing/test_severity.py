@@ -1,10 +1,11 @@
-"""Level words and numbers from every producer map to OpenTelemetry severities."""
+"""Level words and numbers from every producer, and the names people write in settings, map to
+OpenTelemetry severities."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.parsing.severity import from_level
+from pipeline.parsing.severity import from_level, named
 from schemas.records import Severity
 
 # Words in any case or padding; numbers 0-7 are syslog severities, 10-50 Python levels.
@@ -36,3 +37,17 @@ LEVELS: dict[Severity, list[str | int | float | None]] = {
 )
 def test_from_level(level, expected):
     assert from_level(level) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("ERROR", Severity.ERROR), (" fatal ", Severity.FATAL), ("Warning", Severity.WARN)],
+)
+def test_named(name, expected):
+    assert named(name) is expected
+
+
+@pytest.mark.parametrize("name", ["ERR", "E", "crit", "UNSPECIFIED", "", "17"])
+def test_named_refuses_producer_shorthands_and_says_what_to_use(name):
+    with pytest.raises(ValueError, match="use TRACE, DEBUG, INFO, WARN, ERROR, FATAL$"):
+        named(name)

@@ -7,12 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.parsing import syslog, timestamps
-from tests.unit.parsing import golden
-
-
-@pytest.mark.parametrize("case", golden.cases("syslog"))
-def test_golden(case):
-    golden.check(syslog.parse(golden.line(case)), case, "syslog")
 
 
 def _epoch(*args: int) -> float:

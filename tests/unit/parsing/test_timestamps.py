@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.parsing import timestamps
-from tests.unit.parsing.golden import iso_ns
+from tests.support.golden import iso_ns
 
 NS = 10**9
 

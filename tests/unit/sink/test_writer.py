@@ -1,94 +1,100 @@
-"""The writer's decisions around a ClickHouse client: what it inserts, skips and tags.
-
-A fake client stands in for ClickHouse here (the real one is exercised by the integration and
-fault tests): it records each insert's columns and settings, and answers the progress query.
-"""
+"""The writer's decisions around a ClickHouse client: what it inserts, skips, retries and
+bisects, against the sink's own test doubles (pipeline/sink/testing.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from pipeline.ingest.message import Message
+from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings
-from pipeline.sink import ClickHouseSink, log_row
+from pipeline.sink import ClickHouseSink, WriteResult, log_row
 from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS
+from pipeline.sink.testing import FakeClickHouse, FakePartitions
 from schemas.records import LogRecord, Severity
 
 TOPIC = "logs.raw"
-
-
-class FakeContext:
-    def __init__(self, table: str, columns: tuple[str, ...]) -> None:
-        self.table, self.columns, self.settings = table, columns, {}
-
-
-class FakeClient:
-    def __init__(self, progress: list[tuple[Any, ...]]) -> None:
-        self.progress = progress
-        self.inserts: list[tuple[str, dict[str, list[Any]], dict[str, Any]]] = []
-
-    def create_insert_context(self, table: str, columns: tuple[str, ...], **_: Any) -> FakeContext:
-        return FakeContext(table, columns)
-
-    def insert(self, data: list[list[Any]], context: FakeContext) -> None:
-        self.inserts.append(
-            (
-                context.table,
-                {c: list(v) for c, v in zip(context.columns, data, strict=True)},
-                dict(context.settings),
-            )
-        )
-
-    def query(self, sql: str, parameters: dict[str, Any]) -> Any:
-        assert "ingest_progress" in sql
-        return type("Result", (), {"result_rows": self.progress})()
-
-
-class FakeKafka:
-    def __init__(self, timestamps: dict[int, int]) -> None:
-        self.timestamps = timestamps
-
-    def highwater(self, topic: str, partition: int) -> int | None:
-        return max(self.timestamps) + 1
-
-    async def timestamp_at(self, topic: str, partition: int, offset: int) -> int | None:
-        return self.timestamps.get(offset)
+STORED_UP_TO_9 = [("otel_logs", TOPIC, 0, 0, 9, 1009)]
 
 
 def _rows(offsets: range, kafka_ms: int = 1000) -> list[tuple[object, ...]]:
-    record = LogRecord(body="x", format="text", timestamp_ns=1, severity=Severity.INFO)
-    return [log_row(record, Message(TOPIC, 0, o, kafka_ms + o, b"x")) for o in offsets]
+    rows = []
+    for o in offsets:
+        record = LogRecord(body=f"event {o}", format="text", timestamp_ns=1, severity=Severity.INFO)
+        rows.append(log_row(record, Message(TOPIC, 0, o, kafka_ms + o, b"x")))
+    return rows
 
 
-def _write(client: FakeClient, rows: list[tuple[object, ...]], kafka: FakeKafka):  # type: ignore[no-untyped-def]
+def _write(client: FakeClickHouse, rows, kafka: FakePartitions, **kw) -> WriteResult:  # type: ignore[no-untyped-def]
     sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
     sink.forget_progress([(TOPIC, 0)])
-    return asyncio.run(sink.write(rows, [], kafka))
+    return asyncio.run(sink.write(rows, [], kafka, **kw))
+
+
+def _kafka(offsets: range, kafka_ms: int = 1000) -> FakePartitions:
+    return FakePartitions({o: kafka_ms + o for o in offsets})
 
 
 def test_a_replay_skips_what_is_stored_and_inserts_the_rest_with_its_incarnation():
-    client = FakeClient([("otel_logs", TOPIC, 0, 0, 9, 1009)])
-    result = _write(client, _rows(range(5, 15)), FakeKafka({o: 1000 + o for o in range(15)}))
+    client = FakeClickHouse(STORED_UP_TO_9)
+    result = _write(client, _rows(range(5, 15)), _kafka(range(15)))
     assert (result.stored, result.skipped) == (5, 5)
-    [(table, columns, settings)] = client.inserts
-    assert table == "otel_logs" and columns["KafkaOffset"] == [10, 11, 12, 13, 14]
-    assert columns[INCARNATION_COLUMN] == [0] * 5
-    assert settings["insert_deduplication_token"]
-    assert list(columns)[: len(LOG_COLUMNS)] == list(LOG_COLUMNS)
+    [insert] = client.inserts
+    assert insert.table == "otel_logs" and insert.columns["KafkaOffset"] == [10, 11, 12, 13, 14]
+    assert insert.columns[INCARNATION_COLUMN] == [0] * 5
+    assert insert.settings["insert_deduplication_token"]
+    assert list(insert.columns)[: len(LOG_COLUMNS)] == list(LOG_COLUMNS)
 
 
 def test_records_of_a_new_incarnation_at_old_offsets_are_stored_not_skipped():
-    client = FakeClient([("otel_logs", TOPIC, 0, 0, 9, 1009)])
+    client = FakeClickHouse(STORED_UP_TO_9)
     # The broker restarted: offsets 0-4 hold other records (other Kafka timestamps).
-    result = _write(client, _rows(range(0, 5), 9000), FakeKafka({o: 9000 + o for o in range(5)}))
+    result = _write(client, _rows(range(0, 5), 9000), _kafka(range(5), 9000))
     assert (result.stored, result.skipped, result.reread) == (5, 0, set())
-    [(_, columns, _)] = client.inserts
-    assert columns[INCARNATION_COLUMN] == [1] * 5
+    assert client.rows("otel_logs", INCARNATION_COLUMN) == [1] * 5
 
 
 def test_a_new_incarnation_found_past_its_start_writes_nothing_and_asks_to_read_again():
-    client = FakeClient([("otel_logs", TOPIC, 0, 0, 9, 1009)])
-    kafka = FakeKafka({o: 9000 + o for o in range(20)})
-    result = _write(client, _rows(range(10, 20), 9000), kafka)
+    client = FakeClickHouse(STORED_UP_TO_9)
+    result = _write(client, _rows(range(10, 20), 9000), _kafka(range(20), 9000))
     assert (result.stored, result.reread, client.inserts) == (0, {(TOPIC, 0)}, [])
+
+
+def test_an_unreachable_clickhouse_is_retried_until_it_answers():
+    retried = REGISTRY.get_sample_value("logweir_sink_retries_total") or 0.0
+    client = FakeClickHouse(down_for=3)
+    result = _write(client, _rows(range(0, 10)), _kafka(range(10)))
+    assert result.stored == 10
+    assert client.rows("otel_logs", "KafkaOffset") == list(range(10))
+    assert (REGISTRY.get_sample_value("logweir_sink_retries_total") or 0.0) - retried == 3
+
+
+def test_rows_clickhouse_refuses_are_bisected_down_to_the_bad_one_which_is_dead_lettered():
+    bad = {3, 11}
+
+    def refuse(table: str, row: dict) -> str | None:
+        return "bad row" if table == "otel_logs" and row["KafkaOffset"] in bad else None
+
+    client = FakeClickHouse(refuse=refuse)
+    result = _write(client, _rows(range(0, 16)), _kafka(range(16)))
+    assert (result.stored, result.dead_lettered) == (14, 2)
+    assert sorted(client.rows("otel_logs", "KafkaOffset")) == sorted(set(range(16)) - bad)
+    assert sorted(client.rows("logs_deadletter", "KafkaOffset")) == sorted(bad)
+    assert {d.reason for d in result.rejected} == {"clickhouse_rejected"}
+    assert sorted(d.raw for d in result.rejected) == [b"event 11", b"event 3"]
+    assert all("bad row" in d.detail for d in result.rejected)
+
+
+def test_a_dead_letter_clickhouse_refuses_too_is_not_counted_as_stored():
+    client = FakeClickHouse(refuse=lambda table, row: "bad" if row["KafkaOffset"] == 2 else None)
+    result = _write(client, _rows(range(0, 4)), _kafka(range(4)))
+    assert (result.stored, result.dead_lettered, len(result.rejected)) == (3, 0, 1)
+
+
+def test_the_dead_letter_of_a_refused_row_keeps_the_kafka_message_it_came_from():
+    client = FakeClickHouse(refuse=lambda table, row: "bad" if table == "otel_logs" else None)
+    result = _write(
+        client, _rows(range(0, 1)), _kafka(range(1)), originals=lambda t, p, o: b'{"raw": 1}'
+    )
+    assert [d.raw for d in result.rejected] == [b'{"raw": 1}']
+    assert client.rows("logs_deadletter", "Raw") == [b'{"raw": 1}']

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pipeline.errors import first_line
 from pipeline.query import reports
 from pipeline.query.reports import Params, ReportError
 
@@ -87,4 +88,4 @@ def test_first_line_drops_driver_prefix_and_server_noise():
         "Received ClickHouse exception, code: 62, server response: Code: 62. "
         "DB::Exception: Syntax error (version 26.9.2.1) (for url http://x)\nmore"
     )
-    assert reports.first_line(exc) == "Code: 62. DB::Exception: Syntax error"
+    assert first_line(exc) == "Code: 62. DB::Exception: Syntax error"

@@ -126,6 +126,15 @@ def test_topic_format_setting_forces_a_parser():
     assert record.format == "logfmt" and record.severity is Severity.WARN
 
 
+def test_unknown_plug_in_names_in_settings_stop_start_up():
+    from pipeline.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r"LOGWEIR_TOPIC_FORMATS\['logs.raw.x'\] names unknown"):
+        Ingestor(Settings(topic_formats={"logs.raw.x": "xml"}))
+    with pytest.raises(SettingsError, match="LOGWEIR_ENRICHERS names unknown enricher 'geoip'"):
+        Ingestor(Settings(enrichers=["geoip"]))
+
+
 def test_host_header_and_skew_flags():
     record = process(b"x", headers={"host": b"web-1"})
     assert record.host == "web-1"

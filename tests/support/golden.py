@@ -1,4 +1,5 @@
-"""Golden cases: tests/fixtures/parsing/<format>.toml, one [[case]] per line and its fields."""
+"""Golden cases of the parsers: tests/fixtures/parsing/<format>.toml, one [[case]] per line
+and the fields its record must have."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from schemas.records import LogRecord
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "parsing"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parsing"
 _FRACTION = re.compile(r"\.(\d+)")
 _FIELDS = ("body", "level", "service", "host", "logger", "trace_id", "span_id")
 
@@ -24,9 +25,18 @@ def load(fmt: str) -> list[dict[str, Any]]:
         return list(tomllib.load(f)["case"])
 
 
-def cases(fmt: str) -> list[Any]:
-    """pytest params (id = the case name) of one format's golden file."""
-    return [pytest.param(case, id=case["name"]) for case in load(fmt)]
+def formats() -> list[str]:
+    """The formats that have a golden file."""
+    return sorted(path.stem for path in FIXTURES.glob("*.toml"))
+
+
+def every_case() -> list[Any]:
+    """pytest params (format, case) of every golden file."""
+    return [
+        pytest.param(fmt, case, id=f"{fmt}-{case['name']}")
+        for fmt in formats()
+        for case in load(fmt)
+    ]
 
 
 def line(case: dict[str, Any]) -> bytes:

@@ -6,18 +6,10 @@ from collections import Counter
 
 from pipeline.observe import telemetry
 from pipeline.observe.metrics import REGISTRY
-from pipeline.sink import WriteResult
-from schemas.records import DeadLetter
 
 
 def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def letter(reason: str) -> DeadLetter:
-    return DeadLetter(
-        reason=reason, detail="", raw=b"", topic="unit.raw", partition=0, offset=0, timestamp_ms=0
-    )
 
 
 def test_a_written_batch_is_counted_by_topic_format_and_reason():
@@ -36,7 +28,7 @@ def test_a_written_batch_is_counted_by_topic_format_and_reason():
         dropped=1,
     )
     telemetry.IngestCounters().batch_written(
-        tally, WriteResult(stored=4, dead_lettered=2), [letter("empty"), letter("empty")]
+        tally, stored=4, dead_lettered=2, skipped=0, letter_reasons=Counter({"empty": 2})
     )
     assert value("logweir_consumed_messages_total", topic="unit.raw") - before["consumed"] == 5
     assert value("logweir_events_total", topic="unit.raw") - before["events"] == 7

@@ -1,0 +1,5 @@
+"""`python -m agents`: the stream worker (what `logweir worker` runs)."""
+
+from agents.worker import main
+
+main()
