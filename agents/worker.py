@@ -14,6 +14,7 @@ from agents import alerting, ingest
 from pipeline.alerting import rules
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
+from pipeline.errors import LogweirError
 from pipeline.observe import health, telemetry
 from pipeline.ops import memory
 from pipeline.ops.startup import DependenciesReady
@@ -43,10 +44,11 @@ def main() -> None:
     parser.add_argument("--loglevel", default="info", help="debug, info, warning or error")
     loglevel = parser.parse_args().loglevel
     try:
-        settings = Settings()
+        app, services = build(Settings())
     except ValidationError as exc:
         sys.exit(f"error: {invalid_settings(exc)}")
-    app, services = build(settings)
+    except LogweirError as exc:  # a rules or formats file, a hook that cannot be imported …
+        sys.exit(f"error: {exc}")
     memory.collect_cycles_periodically()
     telemetry.quiet_driver_logs()
     Worker(app, *services, loglevel=loglevel, quiet=True).execute_from_commandline()

@@ -117,7 +117,11 @@ def drain(
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         cpu = sum(_cpu(p.pid) for p in procs) - cpu_before
-        used = {pid: after - machine_before.get(pid, 0.0) for pid, after in _cpu_by_pid().items()}
+        used: dict[int, float] = {}
+        for (pid, start), after in _cpu_by_pid().items():
+            # Keyed by start time too: pids are reused (pid_max is 32768 here), and a process
+            # that started during the drain used all its CPU within it.
+            used[pid] = used.get(pid, 0.0) + after - machine_before.get((pid, start), 0.0)
         return Drain(
             expected,
             seconds,
@@ -197,17 +201,29 @@ def stored_rows(client) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def _cpu(pid: int) -> float:
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat from field 3 (state) on; empty if the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return []
 
 
-def _cpu_by_pid() -> dict[int, float]:
-    """CPU seconds so far of every process on the machine, kernel threads included."""
-    return {int(p.name): _cpu(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+def _cpu(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields else 0.0
+
+
+def _cpu_by_pid() -> dict[tuple[int, int], float]:
+    """CPU seconds so far of every process on the machine, kernel threads included, keyed by
+    (pid, start time)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            found[(int(entry.name), int(fields[19]))] = (
+                int(fields[11]) + int(fields[12])
+            ) / CLOCK_TICKS
+    return found
 
 
 def _peak_rss_mb(pid: int) -> float:
