@@ -146,7 +146,20 @@ class Settings(BaseSettings):
     # Names from the parser and enricher registries, checked when the ingestor is built: the
     # enricher registry imports these settings, so a check here would be an import cycle.
     topic_formats: dict[str, str] = Field(default_factory=dict)
+    # Formats of your own: a YAML file of named grok or regex patterns (see
+    # deploy/formats/formats.example.yaml), compiled and checked when the ingestor is built;
+    # their names work in topic_formats and `format` headers like the built-in ones.
+    formats_file: Path | None = None
     enrichers: list[str] = Field(default_factory=lambda: list(DEFAULT_ENRICHERS))
+    # Templates (pipeline/enrich/templates.py). A message joins a learnt template when at
+    # least this share of the words both hold literally are equal (Drain's similarity).
+    template_similarity: float = Field(0.5, gt=0, le=1)
+    # At most this many templates are learnt per worker; past it a message of a new shape
+    # keeps its masked text as template (stable, but not generalised).
+    template_max_clusters: int = Field(20_000, ge=100)
+    # Workers share what they learn through ClickHouse this often, so that one event gets one
+    # id on all of them and after restarts; 0 turns sharing off (each worker mines alone).
+    template_sync_seconds: float = Field(5.0, ge=0)
 
     # Event times further than this ahead of / behind the Kafka time are flagged.
     max_future_skew_seconds: float = Field(300.0, gt=0)

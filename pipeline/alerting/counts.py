@@ -3,6 +3,8 @@
 Counts come from the window counts table (per second × service × severity × template, filled
 by a materialized view in the same insert as the rows), or from the rows themselves for rules
 that match on bodies or attributes. Either way a worker restart neither loses nor double-counts.
+Template ids are read through their aliases (`enrich.store`): ids merged into one template are
+one group.
 This is how a condition reads unless it reads its own source (see `conditions.base`).
 """
 
@@ -16,6 +18,7 @@ from clickhouse_connect.driver.client import Client
 from pipeline.alerting import tables
 from pipeline.alerting.match import GroupKey, Match, group_of
 from pipeline.alerting.windows import Observation, Series, Windowing
+from pipeline.enrich.store import WITH_CANONICAL, canonical_id
 from schemas.records import Severity
 
 # (service, severity text, template id as 16 hex digits, bucket start, count)
@@ -43,7 +46,8 @@ def window_counts(client: Client, query: Query) -> Observation:
     }
     where = ["{time} >= toDateTime({since:UInt32})", "SeverityNumber >= {min_severity:UInt8}"]
     if match.template_id is not None:
-        where.append("TemplateId = {template_id:UInt64}")
+        # Ids merged into one template count as it, whichever of them the rule names.
+        where.append(f"{canonical_id()} = {canonical_id('{template_id:UInt64}')}")
         params["template_id"] = match.template_id
     if match.needs_rows:
         source, time_column, count = tables.LOGS, "TimestampTime", "count()"
@@ -59,10 +63,10 @@ def window_counts(client: Client, query: Query) -> Observation:
     else:
         source, time_column, count = tables.WINDOW_COUNTS, "WindowStart", "sum(Count)"
     sql = (
-        f"SELECT ServiceName, SeverityNumber, TemplateId, "
+        f"{WITH_CANONICAL} SELECT ServiceName, SeverityNumber, {canonical_id()} AS Canonical, "
         f"toUInt32(toStartOfInterval({time_column}, toIntervalSecond({{g:UInt32}}))) AS b, "
         f"{count} FROM {source} WHERE {' AND '.join(where).replace('{time}', time_column)} "
-        "GROUP BY ServiceName, SeverityNumber, TemplateId, b"
+        "GROUP BY ServiceName, SeverityNumber, Canonical, b"
     )
     rows = client.query(sql, parameters=params).result_rows
     return fold(

@@ -13,6 +13,7 @@ from pipeline.cli import (
     db,
     demo,
     export,
+    formats,
     gen,
     produce,
     query,
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(stack.app, name="stack")
 app.add_typer(db.app, name="db")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(formats.app, name="formats")
 app.command()(worker.worker)
 app.command()(produce.produce)
 app.command()(ship.ship)

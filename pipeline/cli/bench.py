@@ -19,9 +19,22 @@ def bench(
     latency_rate: Annotated[float, typer.Option(help="steady rate of the latency run")] = 20_000,
     latency_seconds: Annotated[float, typer.Option(help="0 skips the latency run")] = 20,
     output: Annotated[Path, typer.Option(help="JSON results")] = Path("bench-results.json"),
+    realworld: Annotated[
+        bool,
+        typer.Option(
+            "--realworld",
+            help="only the labelled real-world set: recognition and grouping per family beside "
+            "drain3's (no stack needed; same as python -m pipeline.bench.realworld)",
+        ),
+    ] = False,
 ) -> None:
     """End-to-end events/s (single and batched messages), the consume-only and insert-only
     ceilings, a naive Faust baseline, two workers, p50/p99 latency, parse rates per format."""
+    if realworld:
+        from pipeline.bench import realworld as labelled
+
+        console.print(labelled.table(labelled.evaluate()), highlight=False, soft_wrap=True)
+        return
     from pipeline import bench as benchmark
 
     stack.up()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.enrich import templates
+from pipeline.clickhouse import connect
+from pipeline.enrich.miner import Miner
 from pipeline.enrich.registry import Enricher, enricher, enricher_from_settings
+from pipeline.enrich.store import TemplateSync
+from pipeline.enrich.templates import Templates
 from pipeline.ingest.message import Message
 from pipeline.ops.retention import days_by_range
 from pipeline.settings import Settings
@@ -113,7 +116,28 @@ def truncate_body(settings: Settings) -> Enricher:
     return enrich
 
 
-@enricher("template")
-def fill_template(record: LogRecord, _message: Message) -> None:
-    """TemplateId and template of the body (see templates)."""
-    record.template_id, record.template = templates.template_of(record.body)
+@enricher_from_settings("template")
+def template_enricher(settings: Settings) -> Enricher:
+    """TemplateId and template of the body: masked, then mined (see templates), with what is
+    learnt shared with the other workers through ClickHouse (see store)."""
+    mined = Templates(Miner(settings.template_similarity, settings.template_max_clusters))
+    template_of = mined.template_of
+    if not settings.template_sync_seconds:
+
+        def enrich_alone(record: LogRecord, _message: Message) -> None:
+            record.template_id, record.template = template_of(record.body, record.logger)
+
+        return enrich_alone
+    sync = TemplateSync(
+        mined,
+        lambda: connect(settings),
+        settings.template_sync_seconds,
+        settings.template_max_clusters,
+    )
+
+    def enrich(record: LogRecord, _message: Message) -> None:
+        if sync.inbox is not None:
+            sync.apply()
+        record.template_id, record.template = template_of(record.body, record.logger)
+
+    return enrich

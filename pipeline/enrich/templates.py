@@ -1,52 +1,85 @@
-"""Message templates: variable parts masked, so identical errors share one stable id."""
+"""Message templates: the variable parts of a message masked or learnt, so that one event
+gets one stable TemplateId.
+
+Masking (`masking`) replaces what patterns recognise; mining (`miner`) learns, by comparing
+messages, the variable words no pattern knows (user and host names, program names). Bodies
+repeat (structured logs log "cache miss" again and again, and masked texts repeat even more):
+both are looked up before any work is done.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from functools import lru_cache
+from collections.abc import Iterable
 
-# A variable is a token with a digit or an "@" in it (as in Drain, where such tokens are the
-# parameters) and becomes "<*>"; "/" and quotes end a token so paths keep their fixed parts.
-# One C-level substitution with no Python callback. The lookbehind lets a match start only
-# where a token starts: without it every position inside a digit-free word was tried again
-# (twice as slow, same result).
-_VARIABLE = re.compile(r"(?<![\w.:@+%-])[\w.:@+%-]*[\d@][\w.:@+%-]*")
-# Only the head of the first line defines the template: stack traces and payloads vary.
-_HEAD = 300
+from pipeline.enrich.masking import mask
+from pipeline.enrich.miner import Cluster, Miner, template_id
 
+__all__ = ["Templates", "mask", "template_id", "template_of"]
 
-def mask(body: str) -> str:
-    head = body[:_HEAD]
-    if "\n" in head:
-        head = head.split("\n", 1)[0]
-    return _VARIABLE.sub("<*>", head).strip()
+# Bodies up to this long are remembered with their cluster (long ones rarely repeat); each
+# cache is emptied when full, which is cheaper per event than LRU bookkeeping.
+_BODY_CHARS = 160
+_CACHE_ENTRIES = 16_384
 
 
-@lru_cache(maxsize=65536)
-def _id(template: str) -> int:
-    # A hash of the text, not a counter: the same template gets the same id on every worker
-    # and after every restart, with no state to persist.
-    return int.from_bytes(hashlib.blake2b(template.encode(), digest_size=8).digest(), "big")
+class Templates:
+    """(TemplateId, template) of message bodies, from one miner and its caches."""
+
+    def __init__(self, miner: Miner | None = None) -> None:
+        self.miner = miner if miner is not None else Miner()
+        # Keyed by the body (or masked text), or by (logger, body) for a record with a logger.
+        self._bodies: dict[str | tuple[str, str], Cluster] = {}
+        self._masked: dict[str | tuple[str, str], Cluster] = {}
+
+    def template_of(self, body: str, logger: str = "") -> tuple[int, str]:
+        """(TemplateId, template) of a message body, of the logger that wrote it if known:
+        the same message from two loggers is two events."""
+        key = (logger, body) if logger else body
+        cluster = self._bodies.get(key)
+        if cluster is None:
+            masked = mask(body)
+            masked_key = (logger, masked) if logger else masked
+            cluster = self._masked.get(masked_key)
+            if cluster is None:
+                cluster = self.miner.add(masked, logger)
+                if len(self._masked) >= _CACHE_ENTRIES:
+                    self._masked.clear()
+                self._masked[masked_key] = cluster
+            if len(body) <= _BODY_CHARS:
+                if len(self._bodies) >= _CACHE_ENTRIES:
+                    self._bodies.clear()
+                self._bodies[key] = cluster
+        return cluster.id, cluster.template
+
+    def resolve(self, template_id: int) -> int:
+        """The id that `template_id` (one this miner gave out) stands for now."""
+        return self.miner.resolve(template_id)
+
+    def text(self, template_id: int) -> str:
+        """The current template of an id, or "" if this miner does not know it."""
+        cluster = self.miner.cluster(template_id)
+        return "" if cluster is None else cluster.template
+
+    def absorb(
+        self,
+        templates: Iterable[tuple[int, str, str]] = (),
+        aliases: Iterable[tuple[int, int]] = (),
+    ) -> list[tuple[int, int]]:
+        """Learn stored templates and aliases (see `Miner.absorb` and `Miner.adopt`); the
+        (alias, id) pairs this found, to be stored."""
+        generation = self.miner.generation
+        self.miner.absorb(templates)
+        self.miner.adopt(aliases)
+        if self.miner.generation != generation:
+            self._bodies.clear()
+            self._masked.clear()
+        return self.miner.take_merges()
 
 
-# Structured logs repeat their messages ("cache miss", "request handled"): a body seen before
-# skips the regex. Only short bodies are kept (long ones rarely repeat), and the cache is
-# emptied when full, which is cheaper per event than LRU bookkeeping; at most ~5 MB.
-_SEEN: dict[str, tuple[int, str]] = {}
-_SEEN_MAX = 16384
-_SEEN_BODY_MAX = 160
+_DEFAULT = Templates()
 
 
-def template_of(body: str) -> tuple[int, str]:
-    """(TemplateId, template text) of a message body."""
-    seen = _SEEN.get(body)
-    if seen is not None:
-        return seen
-    template = mask(body)
-    result = _id(template), template
-    if len(body) <= _SEEN_BODY_MAX:
-        if len(_SEEN) >= _SEEN_MAX:
-            _SEEN.clear()
-        _SEEN[body] = result
-    return result
+def template_of(body: str, logger: str = "") -> tuple[int, str]:
+    """(TemplateId, template) of a body, from this process's own miner (scripts, tests); the
+    worker's enricher has one of its own, shared through ClickHouse (see `store`)."""
+    return _DEFAULT.template_of(body, logger)

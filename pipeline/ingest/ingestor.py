@@ -10,6 +10,7 @@ from pipeline import parsing
 from pipeline.enrich import registry as enrichers
 from pipeline.errors import SettingsError
 from pipeline.ingest.message import Message
+from pipeline.parsing import user_formats
 from pipeline.settings import Settings
 from schemas.records import DeadLetter, LogRecord
 
@@ -37,6 +38,7 @@ class Ingestor:
         # Plug-in names are checked here at start-up, like hooks (not in Settings, which the
         # enricher registry imports). Formats are loaded now rather than in the first batch.
         formats = parsing.load()
+        user_formats.install(settings.formats_file, formats)  # LOGWEIR_FORMATS_FILE
         for topic, name in self._topic_formats.items():
             formats.check(name, f"LOGWEIR_TOPIC_FORMATS[{topic!r}]")
         self._enrichers = enrichers.chain(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from pipeline.parsing import header, stacktrace, timestamps
-from pipeline.parsing.registry import DIGITS, Claim
+from pipeline.parsing.registry import DIGITS, LETTERS, Claim
 from schemas.records import LogRecord
 
 _FLAGS = re.ASCII | re.DOTALL
@@ -24,6 +24,11 @@ _DASH = re.compile(rf" ?- (?:({_NAME}?) - )?{_LEVEL} - (.*)", _FLAGS)
 _SPACE = re.compile(rf" ?\[?{_LEVEL}\]? +(?:({_NAME}): )?(.*)", _FLAGS)
 # The logging cookbook's `%(asctime)s %(name)-12s %(levelname)-8s %(message)s`
 _NAME_FIRST = re.compile(rf" ?({_NAME}) +{_LEVEL} +(.*)", _FLAGS)
+# OpenStack's oslo.log `%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s
+# [%(request_id)s %(user_identity)s] %(instance)s%(message)s` (the context `[-]` when none)
+_PID_FIRST = re.compile(rf" ?(\d+) {_LEVEL} ({_NAME}) (.*)", _FLAGS)
+_OSLO_CONTEXT = re.compile(r"\[(req-[\w-]+|-)(?: ([^\]]*))?\] ", re.ASCII)
+_OSLO_INSTANCE = re.compile(r"\[instance: ([\w-]+)\] ", re.ASCII)
 # basicConfig's default `%(levelname)s:%(name)s:%(message)s` and uvicorn's `INFO:     msg`
 # (no time)
 _BASIC = re.compile(rf"{_LEVEL}:(?:({_NAME}):| +)(.*)", _FLAGS)
@@ -50,6 +55,8 @@ DETECT = (
     Claim(b"[", rank=30, guard=_bracketed_time),
     Claim(DIGITS, rank=30, guard=timestamps.leads_with_iso_date),
     Claim(bytes({prefix[0] for prefix in _BASIC_PREFIXES}), rank=30, guard=_basic_prefix),
+    # `file.log <time> …` after java's claim with the same guard (tested once for both)
+    Claim(LETTERS, rank=26, guard=header.file_prefix),
 )
 
 
@@ -57,16 +64,31 @@ def parse(line: bytes) -> LogRecord | None:
     text = line.decode("utf-8", "replace")
     if text[:1] == "[":
         return _bracketed(text)
-    t = _TIME.match(text)
+    # A comparison, not a call, for the usual line that starts with its time.
+    start = 0 if "0" <= text[:1] <= "9" else header.after_file_prefix(text)
+    if start == 0:
+        return _dated(text, 0)
+    if start > 0 and (record := _dated(text, start)) is not None:
+        record.attributes["log.file.name"] = text[: start - 1]
+        return record
+    return _basic(text)
+
+
+def _basic(text: str) -> LogRecord | None:
+    m = _BASIC.match(text)
+    return None if m is None else _record(0, m.group(1), m.group(2) or "", m.group(3))
+
+
+def _dated(text: str, start: int) -> LogRecord | None:
+    t = _TIME.match(text, start)
     if t is None:
-        m = _BASIC.match(text)
-        return None if m is None else _record(0, m.group(1), m.group(2) or "", m.group(3))
+        return None
     ns = timestamps.from_iso_match(t)
     if ns is None:
         return None
     # Python's default asctime has a comma before the milliseconds: the only hint that
     # `time LEVEL msg` comes from Python rather than anything else.
-    comma = text[19:20] == ","
+    comma = text[start + 19 : start + 20] == ","
     pos = t.end()
     follow = text[pos : pos + 2]
     if "|" in follow:
@@ -94,6 +116,9 @@ def parse(line: bytes) -> LogRecord | None:
             return None
         name, level, message = m.groups()
         return _record(ns, level, name or "", message)
+    if follow[:1].isdigit() or follow[1:2].isdigit():
+        m = _PID_FIRST.match(text, pos)
+        return None if m is None else _oslo(ns, *m.groups())
     m = _SPACE.match(text, pos)
     if m is not None and (comma or m.group(2)):
         level, name, message = m.groups()
@@ -103,6 +128,26 @@ def parse(line: bytes) -> LogRecord | None:
         return None
     name, level, message = m.groups()
     return _record(ns, level, name, message)
+
+
+def _oslo(ns: int, pid: str, level: str, name: str, message: str) -> LogRecord:
+    """oslo.log: the request context and instance are header fields, not the message."""
+    attributes = {"process.pid": pid}
+    m = _OSLO_CONTEXT.match(message)
+    if m is not None:
+        request, identity = m.groups()
+        if request != "-":
+            attributes["openstack.request_id"] = request
+        if identity and identity.strip("- "):
+            attributes["openstack.user_identity"] = identity
+        message = message[m.end() :]
+    m = _OSLO_INSTANCE.match(message)
+    if m is not None:
+        attributes["openstack.instance_id"] = m.group(1)
+        message = message[m.end() :]
+    record = _record(ns, level, name, message)
+    record.attributes.update(attributes)
+    return record
 
 
 def _bracketed(text: str) -> LogRecord | None:

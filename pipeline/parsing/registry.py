@@ -107,6 +107,14 @@ class Registry:
         self.parsers.update((f.name, f.parse) for f in by_name)
         self._groups = [self._groups_for(first) for first in range(256)]
 
+    def remove(self, name: str) -> None:
+        """Unregister a format: user formats are replaced when their file is read again."""
+        del self._formats[name]
+        if name == self._fallback_name:
+            self._fallback_name, self._fallback = "", _no_fallback
+        del self.parsers[name]
+        self._groups = [self._groups_for(first) for first in range(256)]
+
     def add_module(self, module: ModuleType) -> None:
         """Register a format module (one with NAME); helper modules are left alone."""
         name = getattr(module, "NAME", None)

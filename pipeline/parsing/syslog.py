@@ -24,10 +24,24 @@ _SD_PARAM = re.compile(r'([^\s\]="]+)="([^"\\]*(?:\\.[^"\\]*)*)"', re.ASCII)
 _SD_ESCAPE = re.compile(r'\\(["\\\]])')
 # Mmm dd hh:mm:ss (day space-padded); rsyslog's high-precision template writes RFC 3339.
 _BSD_STAMP = re.compile(
-    r"([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ", re.ASCII
+    r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ", re.ASCII
 )
-# HOSTNAME TAG[PID]: MSG, where the hostname is missing in what local programs send.
-_TAGGED = re.compile(r"(?:([^\s:\[\]]+) )?([^\s:\[\]]+)(?:\[([^\]\s]*)\])?: ", re.ASCII)
+# HOSTNAME TAG[PID]: MSG, where the hostname is missing in what local programs send. Tags seen
+# in the wild besides `tag`, `tag[pid]` and `tag(pam_unix)[pid]`: names with spaces before
+# `[pid]` (macOS `Google Chrome Helper[123]`), `[pid]` followed by `(…)` (macOS
+# `sandboxd[129] ([31211])`) and a version after the name (sysklogd's `syslogd 1.4.1`).
+_TAGGED = re.compile(
+    r"(?:([^\s:\[\]]+) )?"
+    r"(?:([^\s:\[\]](?:[^:\[\]\n]*?[^\s:\[\]])?)\[([^\]\s]*)\](?: (\([^)\s]*\)))?"
+    r"|([^\s:\[\]]+)(?: (v?\d[\w.-]*))?): ",
+    re.ASCII,
+)
+_HOST = re.compile(r"[\w.-]+ ", re.ASCII)
+# C daemons (sshd, postfix, …) start a message with its level: `error: …`, `fatal: …`.
+_LEVEL_PREFIX = re.compile(
+    r"(?i:(error|fatal|warning|warn|notice|info|debug|crit|critical|alert|emerg|panic)): ",
+    re.ASCII,
+)
 
 NAME = "syslog"
 # `<PRI>…`; without PRI an RFC 3339 (after the formats that start with a date) or an RFC 3164
@@ -91,29 +105,55 @@ def _rfc5424(text: str, pri: int, pos: int) -> LogRecord | None:
 
 
 def _bsd(text: str, pri: int | None, pos: int) -> LogRecord | None:
+    month_first = text[pos : pos + 1].isalpha()
     stamped = _bsd_time(text, pos)
     if stamped is None:
         return None
     ns, pos = stamped
-    tagged = _TAGGED.match(text, pos)
-    if tagged is None and pri is None:
-        return None  # without <PRI>, only `host tag[pid]: msg` is clearly syslog
     record = _record(pri, "rfc3164")
     record.timestamp_ns = ns
-    if tagged is None:
+    if not tagged(record, text, pos) and pri is None:
+        # Without <PRI> and tag, an RFC 3164 time and a host name (`Jul  1 09:04:37 mbp ---
+        # last message repeated 2 times ---`) still make a syslog line; an ISO time and a
+        # word could be anything (text reads its time and level).
+        host = _HOST.match(text, pos) if month_first else None
+        if host is None:
+            return None
+        record.host = host.group()[:-1]
+        record.body = text[host.end() :]
+    if pri is None:
+        sniff_level(record)
+    return record
+
+
+def tagged(record: LogRecord, text: str, pos: int) -> bool:
+    """Host, tag, pid and body from `HOSTNAME TAG[PID]: MSG` at pos; False if not that shape
+    (then the body is what follows pos, the first word taken as the host)."""
+    m = _TAGGED.match(text, pos)
+    if m is None:
         host, _, record.body = text[pos:].partition(" ")
         record.host = host
-        return record
-    host, tag, procid = tagged.groups()
-    record.body = text[tagged.end() :]
+        return False
+    host, tag, procid, detail, plain_tag, version = m.groups()
+    record.body = text[m.end() :]
     record.host = host or ""
-    record.service = tag
+    record.service = tag or plain_tag
+    attributes = record.attributes
     if procid:
-        record.attributes["process.pid" if procid.isdigit() else "syslog.procid"] = procid
-    if pri is None:
-        record.level = plain.sniff_level(record.body[:256])
-        record.severity = severity.from_level(record.level)
-    return record
+        attributes["process.pid" if procid.isdigit() else "syslog.procid"] = procid
+    if detail:
+        attributes["syslog.tag_detail"] = detail[1:-1]
+    if version:
+        attributes["service.version"] = version
+    return True
+
+
+def sniff_level(record: LogRecord) -> None:
+    """A level for a line without <PRI>: the message's leading `error: ` or the like, else an
+    upper-case level word near its start."""
+    m = _LEVEL_PREFIX.match(record.body)
+    record.level = m.group(1) if m is not None else plain.sniff_level(record.body[:256])
+    record.severity = severity.from_level(record.level)
 
 
 def _bsd_time(text: str, pos: int) -> tuple[int, int] | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.enrich.store import WITH_CANONICAL, canonical_id, general_texts
+
 _PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
 _IN_RANGE = "TimestampTime >= {since:DateTime} AND TimestampTime <= {until:DateTime}"
 _MINUTES_IN_RANGE = "Minute >= toStartOfMinute({since:DateTime}) AND Minute <= {until:DateTime}"
@@ -98,10 +100,11 @@ REPORTS: tuple[Report, ...] = (
     Report(
         "errors",
         "Errors per service: total, unique (by template), share of all rows, first and last.",
-        f"""SELECT if(grouping(ServiceName) = 1, '(all)', ServiceName) AS service,
+        f"""{WITH_CANONICAL}
+SELECT if(grouping(ServiceName) = 1, '(all)', ServiceName) AS service,
     count() AS rows, countIf({_ERROR}) AS errors,
     round(100 * errors / rows, 2) AS error_pct,
-    uniqExactIf(TemplateId, {_ERROR}) AS unique_errors,
+    uniqExactIf({canonical_id()}, {_ERROR}) AS unique_errors,
     minIf(Timestamp, {_ERROR}) AS first_error, maxIf(Timestamp, {_ERROR}) AS last_error
 FROM otel_logs WHERE {_IN_RANGE} AND {_SERVICE}
 GROUP BY ServiceName WITH ROLLUP
@@ -110,22 +113,27 @@ ORDER BY grouping(ServiceName), errors DESC""",
     ),
     Report(
         "error-templates",
-        "Top error templates in the range, with when each was first and last seen ever.",
-        f"""SELECT c.ServiceName AS service, c.TemplateId AS template_id,
-    t.Template AS template, c.errors AS errors, t.FirstSeen AS first_seen,
-    t.LastSeen AS last_seen, t.SampleBody AS sample
-FROM (
-    SELECT ServiceName, TemplateId, sum(Count) AS errors FROM log_window_counts
+        "Top error templates in the range, with when each was first and last seen ever (ids "
+        "that were merged into one template count as it).",
+        f"""{WITH_CANONICAL},
+c AS (
+    SELECT ServiceName, {canonical_id()} AS Canonical, sum(Count) AS errors
+    FROM log_window_counts
     WHERE WindowStart >= {{since:DateTime}} AND WindowStart <= {{until:DateTime}}
       AND {_ERROR} AND {_SERVICE}
-    GROUP BY ServiceName, TemplateId
-) AS c
+    GROUP BY ServiceName, Canonical
+)
+SELECT c.ServiceName AS service, c.Canonical AS template_id,
+    if(g.Text = '', t.Text, g.Text) AS template, c.errors AS errors,
+    t.FirstSeen AS first_seen, t.LastSeen AS last_seen, t.SampleBody AS sample
+FROM c
 LEFT JOIN (
-    SELECT ServiceName, TemplateId, any(Template) AS Template, min(FirstSeen) AS FirstSeen,
-        max(LastSeen) AS LastSeen, any(SampleBody) AS SampleBody
+    SELECT ServiceName, {canonical_id()} AS Canonical, any(Template) AS Text,
+        min(FirstSeen) AS FirstSeen, max(LastSeen) AS LastSeen, any(SampleBody) AS SampleBody
     FROM log_error_templates WHERE {_SERVICE}
-    GROUP BY ServiceName, TemplateId
-) AS t ON c.ServiceName = t.ServiceName AND c.TemplateId = t.TemplateId
+    GROUP BY ServiceName, Canonical
+) AS t ON c.ServiceName = t.ServiceName AND c.Canonical = t.Canonical
+LEFT JOIN ({general_texts("SELECT Canonical FROM c")}) AS g ON g.Canonical = c.Canonical
 ORDER BY errors DESC, service, template_id
 LIMIT {{limit:UInt32}}""",
         ("service", "template_id", "template", "errors", "first_seen", "last_seen", "sample"),

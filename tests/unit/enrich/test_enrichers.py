@@ -61,5 +61,5 @@ def test_truncate_cuts_at_a_character_boundary():
 
 def test_template_masks_the_body():
     record = LogRecord(body="took 35 ms", format="text")
-    enrichers.fill_template(record, message())
+    enrichers.template_enricher(Settings())(record, message())
     assert record.template == "took <*> ms" and record.template_id != 0

@@ -42,9 +42,16 @@ def test_rfc3164_year_uses_the_clock(monkeypatch):
         b"<34>1 2003-10-11T22:14:15Z host app - - [broken sd",
         b"<34>Foo 11 22:14:15 host app: bad month",
         b"<34>Oct 11 25:14:15 host app: bad hour",
-        b"Oct 11 22:14:15 host no tag here",  # without PRI only tagged lines count
+        b"2024-01-02T03:04:05Z host no tag here",  # without PRI: a tag, or an RFC 3164 time
         b"October is a month",
     ],
 )
 def test_malformed_lines_are_refused(line):
     assert syslog.parse(line) is None
+
+
+def test_untagged_line_with_an_rfc3164_time_is_syslog_without_pri():
+    # sysklogd and macOS write `--- last message repeated N times ---` with no tag.
+    record = syslog.parse(b"Oct 11 22:14:15 host no tag here")
+    assert record is not None
+    assert (record.host, record.service, record.body) == ("host", "", "no tag here")
