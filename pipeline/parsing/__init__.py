@@ -4,7 +4,8 @@ A module per format, each registered by what it exposes (`registry` says what th
 detection offers a line to the formats that claim its first bytes, in rank order, and plain
 text takes what none accepts. `severity` and `timestamps` turn any producer's level words and
 times into OpenTelemetry severities and UTC nanoseconds; `fields`, `header` and `stacktrace`
-are shared by several formats.
+are shared by several formats. `user_formats/` compiles the formats of a YAML file into parsers
+of the same shape, registered at start-up.
 """
 
 from __future__ import annotations

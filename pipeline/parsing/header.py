@@ -22,14 +22,17 @@ def record(
     message: str,
     logger: str = "",
     attributes: dict[str, str] | None = None,
+    host: str = "",
 ) -> LogRecord:
-    """A record of `fmt` with the producer's level word kept and its severity read from it."""
+    """A record of `fmt` with the producer's level word kept and its severity read from it
+    (`level` "" for a format that writes none: no severity)."""
     return LogRecord(
         body=message,
         format=fmt,
         timestamp_ns=ns,
         severity=severity.from_level(level),
         level=level,
+        host=host,
         logger=logger,
         attributes={} if attributes is None else attributes,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.parsing import timestamps
+from pipeline.parsing import header, timestamps
 from pipeline.parsing.registry import DIGITS, Claim
 from schemas.records import LogRecord
 
@@ -28,11 +28,5 @@ def parse(line: bytes) -> LogRecord | None:
     ns = timestamps.to_ns(int(epoch))
     if ns is None:
         return None
-    return LogRecord(
-        body=message,
-        format=NAME,
-        timestamp_ns=ns,
-        host=node,
-        logger=component,
-        attributes={"hpc.log_id": log_id, "hpc.state": state, "hpc.flag": flag},
-    )
+    attributes = {"hpc.log_id": log_id, "hpc.state": state, "hpc.flag": flag}
+    return header.record(NAME, ns, "", message, component, attributes, host=node)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 from pipeline.parsing import header, timestamps
 from pipeline.parsing.registry import DIGITS, Claim
@@ -41,11 +40,7 @@ def parse(line: bytes) -> LogRecord | None:
             return None
         month, day, hour, minute, second, fraction, level, tag, pid, message = m.groups()
         tid = ""
-    # logcat writes no year: the one that puts the line closest to now.
-    seconds = timestamps.nearest_year(
-        int(month), int(day), int(hour), int(minute), int(second), time.time()
-    )
-    ns = timestamps.to_ns(seconds, fraction)
+    ns = timestamps.to_ns(timestamps.yearless(month, day, hour, minute, second), fraction)
     if ns is None:
         return None
     attributes = {"process.pid": pid}

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 
-from pipeline.parsing import timestamps
+from pipeline.parsing import header, timestamps
 from pipeline.parsing.registry import Claim
 from schemas.records import LogRecord
 
@@ -29,17 +28,7 @@ def parse(line: bytes) -> LogRecord | None:
     if m is None:
         return None
     month, day, hour, minute, second, program, message = m.groups()
-    # No year in the line: the one that puts it closest to now.
-    ns = timestamps.to_ns(
-        timestamps.nearest_year(
-            int(month), int(day), int(hour), int(minute), int(second), time.time()
-        )
-    )
+    ns = timestamps.to_ns(timestamps.yearless(month, day, hour, minute, second))
     if ns is None:
         return None
-    return LogRecord(
-        body=message,
-        format=NAME,
-        timestamp_ns=ns,
-        attributes={"process.executable.name": program},
-    )
+    return header.record(NAME, ns, "", message, attributes={"process.executable.name": program})

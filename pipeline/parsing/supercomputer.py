@@ -47,9 +47,7 @@ def parse(line: bytes) -> LogRecord | None:
         if int(second) == seconds % 60:
             ns += int(fraction[:9].ljust(9, "0"))
         attributes["supercomputer.event_type"] = kind
-        record = header.record(NAME, ns, level, message, component, attributes)
-        record.host = node
-        return record
+        return header.record(NAME, ns, level, message, component, attributes, host=node)
     record = LogRecord(body="", format=NAME, timestamp_ns=ns, attributes=attributes)
     stamp = _SYSLOG_TIME.match(text, pos)
     if stamp is not None:

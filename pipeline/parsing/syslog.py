@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 from pipeline.parsing import severity, timestamps
 from pipeline.parsing import text as plain
@@ -172,14 +171,7 @@ def _bsd_time(text: str, pos: int) -> tuple[int, int] | None:
         ns = timestamps.from_iso_match(iso)
         return None if ns is None else (ns, end)
     month_name, day, hour, minute, second, fraction = m.groups()
-    month = timestamps.MONTHS.get(month_name)
-    if month is None:
-        return None
-    # No year in the line: the one that puts it closest to now.
-    seconds = timestamps.nearest_year(
-        month, int(day), int(hour), int(minute), int(second), time.time()
-    )
-    ns = timestamps.to_ns(seconds, fraction)
+    ns = timestamps.to_ns(timestamps.yearless(month_name, day, hour, minute, second), fraction)
     return None if ns is None else (ns, m.end())
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
 from functools import lru_cache
-from time import gmtime
 
 NS = 1_000_000_000
 # DateTime64(9) ends at the int64 limit (2262-04-11); a time past it is a misread.
@@ -163,10 +163,20 @@ def nearest_year(
     A December line read on January 1st is last year's; a January line read on December
     31st (a sender's clock slightly ahead) is next year's.
     """
-    this_year = gmtime(now_s).tm_year
+    this_year = time.gmtime(now_s).tm_year
     best: int | None = None
     for year in (this_year - 1, this_year, this_year + 1):
         candidate = civil_seconds(year, month, day, hour, minute, second)
         if candidate is not None and (best is None or abs(candidate - now_s) < abs(best - now_s)):
             best = candidate
     return best
+
+
+def yearless(month: str, day: str, hour: str, minute: str, second: str) -> int | None:
+    """Epoch seconds for a time written without a year (`Mmm dd hh:mm:ss` of syslog, `MM-dd`
+    of logcat) in the year that puts it closest to now; `month` is a name (`Jan`) or a number.
+    None for an unknown month name or a date that does not exist."""
+    number = int(month) if month.isdecimal() else MONTHS.get(month)
+    if number is None:
+        return None
+    return nearest_year(number, int(day), int(hour), int(minute), int(second), time.time())

@@ -1,5 +1,5 @@
 """Golden cases of the parsers: tests/fixtures/parsing/<format>.toml, one [[case]] per line
-and the fields its record must have."""
+and the fields its record must have, and `refused`, lines the format's parser must refuse."""
 
 from __future__ import annotations
 
@@ -19,10 +19,14 @@ _FRACTION = re.compile(r"\.(\d+)")
 _FIELDS = ("body", "level", "service", "host", "logger", "trace_id", "span_id")
 
 
+def _document(fmt: str) -> dict[str, Any]:
+    with (FIXTURES / f"{fmt}.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
 def load(fmt: str) -> list[dict[str, Any]]:
     """The cases of one format's golden file."""
-    with (FIXTURES / f"{fmt}.toml").open("rb") as f:
-        return list(tomllib.load(f)["case"])
+    return list(_document(fmt)["case"])
 
 
 def formats() -> list[str]:
@@ -36,6 +40,15 @@ def every_case() -> list[Any]:
         pytest.param(fmt, case, id=f"{fmt}-{case['name']}")
         for fmt in formats()
         for case in load(fmt)
+    ]
+
+
+def every_refusal() -> list[Any]:
+    """pytest params (format, line) of the lines each golden file says its parser refuses."""
+    return [
+        pytest.param(fmt, text.encode(), id=f"{fmt}-refused-{i}")
+        for fmt in formats()
+        for i, text in enumerate(_document(fmt).get("refused", ()))
     ]
 
 

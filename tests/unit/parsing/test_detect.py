@@ -1,5 +1,6 @@
 """Detection over the registered formats: each is in the detection order and reached by its own
-golden lines; forced formats; lines that only look like a format."""
+golden lines, and refuses the golden lines it must refuse; forced formats; lines that only look
+like a format."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def test_every_registered_format_is_in_the_detection_order():
 @pytest.mark.parametrize(("fmt", "case"), golden.every_case())
 def test_golden_line_parses_with_its_own_format(fmt, case):
     golden.check(PARSERS[fmt](golden.line(case)), case, fmt)
+
+
+@pytest.mark.parametrize(("fmt", "line"), golden.every_refusal())
+def test_refused_golden_line_is_refused_by_its_format(fmt, line):
+    assert PARSERS[fmt](line) is None
 
 
 @pytest.mark.parametrize(("fmt", "case"), golden.every_case())

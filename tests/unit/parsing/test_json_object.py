@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pipeline.parsing import json_object, parse
-
-
-@pytest.mark.parametrize("line", [b"[1, 2]", b'"text"', b"{not json", b'{"a": 1', b"{}x"])
-def test_non_objects_are_not_json(line):
-    assert json_object.parse(line) is None
 
 
 def test_invalid_json_falls_back_to_text_with_a_flag():

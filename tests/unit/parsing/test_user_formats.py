@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from pipeline import parsing
 from pipeline.errors import SettingsError
 from pipeline.ingest.ingestor import Ingestor
-from pipeline.parsing import grok, grok_safety, user_formats
+from pipeline.parsing import user_formats
 from pipeline.parsing.registry import FALLBACK, Format, Registry
+from pipeline.parsing.user_formats import grok, grok_safety
 from pipeline.settings import Settings
 from schemas.records import LogRecord, Severity
 from tests.support import golden
