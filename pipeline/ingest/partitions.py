@@ -50,16 +50,15 @@ class BrokerPartitions:
             try:
                 probe = await self._probe_consumer()
                 probe.assign([tp])
-                probe.seek(tp, offset)
-                deadline = time.monotonic() + 10.0
-                while time.monotonic() < deadline:
-                    fetched = await probe.getmany(tp, timeout_ms=1000, max_records=1)
-                    for record in fetched.get(tp, []):
-                        return record.timestamp if record.offset == offset else None  # type: ignore[no-any-return]
-                    high = probe.highwater(tp)
-                    if high is not None and high <= offset:
-                        return None
-                raise TimeoutError("no answer within 10 s")
+                try:
+                    return await self._read_timestamp(probe, tp, offset)
+                finally:
+                    # An assigned probe would keep prefetching the partition, and its metadata
+                    # requests would name the topic: the local broker (like Apache Kafka with
+                    # auto.create.topics.enable) then creates a deleted topic again, within a
+                    # refresh, under the ingest consumer's eyes (seen as a deleted topic that
+                    # never left the assignment).
+                    probe.unsubscribe()
             except OffsetOutOfRangeError:
                 return None
             except (KafkaError, TimeoutError) as exc:
@@ -73,6 +72,21 @@ class BrokerPartitions:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    @staticmethod
+    async def _read_timestamp(
+        probe: AIOKafkaConsumer, tp: TopicPartition, offset: int
+    ) -> int | None:
+        probe.seek(tp, offset)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            fetched = await probe.getmany(tp, timeout_ms=1000, max_records=1)
+            for record in fetched.get(tp, []):
+                return record.timestamp if record.offset == offset else None  # type: ignore[no-any-return]
+            high = probe.highwater(tp)
+            if high is not None and high <= offset:
+                return None
+        raise TimeoutError("no answer within 10 s")
 
     async def _probe_consumer(self) -> AIOKafkaConsumer:
         if self._probe is None:
