@@ -73,6 +73,13 @@ TOP_COLUMNS = (
 )
 
 
+# The `top` column's value; a template's rows may carry several ids (one per worker that saw
+# it first): the current one of each stands for them all, as in every other template report.
+_TOP_VALUE = (
+    f"if({{by:String}} = 'TemplateId', toString({canonical_id()}), toString({{by:Identifier}}))"
+)
+
+
 def _top_values(value: str, where: str = "1") -> str:
     """The most frequent values of the SQL expression `value` in the range, with their share
     and errors (fixed SQL: `value` and `where` are fragments of this module, never user text)."""
@@ -235,7 +242,7 @@ ORDER BY grouping(ServiceName), actions DESC""",
     Report(
         "top",
         f"Top values of a column (--by, one of {', '.join(TOP_COLUMNS)}): rows, share, errors.",
-        _top_values("toString({by:Identifier})"),
+        f"{WITH_CANONICAL}\n{_top_values(_TOP_VALUE)}",
         ("value", "rows", "pct", "errors"),
     ),
     Report(

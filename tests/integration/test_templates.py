@@ -158,6 +158,14 @@ def test_two_workers_and_a_restart_give_each_event_one_id(pipeline_settings, cli
             canonical[event]: sum(1 for r in stored(clickhouse) if event_of(r[0]) == event)
             for event in EVENTS
         }
+        top = reports.run(
+            clickhouse,
+            reports.find("top"),
+            reports.Params(  # type: ignore[call-arg]
+                since=now - timedelta(hours=1), until=now + timedelta(minutes=1), by="TemplateId"
+            ),
+        )
+        assert {int(row[0]): row[1] for row in top.rows} == by_id
         # with each template's most general text, whichever of its rows came first
         assert {row[2] for row in result.rows} == {
             "Failed password for invalid user <*> from <*> port <*> ssh2",
