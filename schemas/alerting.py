@@ -26,6 +26,10 @@ class Alert(BaseModel):
     summary: str
     starts_at: datetime
     ends_at: datetime | None = None
+    # When this notification was decided: the firing (its start), each repeat of it (a repeat
+    # keeps the start, so this is what tells the notifications of one alert apart), or its
+    # resolution (its end). None only in alerts queued by a version that did not keep it.
+    notified_at: datetime | None = None
     value: float  # the count that triggered or the last one seen
     window_start: datetime
     window_end: datetime

@@ -11,6 +11,7 @@ import pytest
 from pipeline.clickhouse import connect
 from pipeline.ops import migrations
 from pipeline.settings import Settings
+from tests.support.receiver import Receiver
 from tests.support.stack import WorkerProcess, isolated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +70,12 @@ def worker(pipeline_settings: Settings) -> Iterator[WorkerProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free local port, recording what it is sent."""
+    r = Receiver()
+    r.start()
+    yield r
+    r.stop()

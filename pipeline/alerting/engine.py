@@ -106,7 +106,13 @@ class Engine:
         alerts = []
         for group in sorted(groups):
             counts = GroupCounts(group, seen.series.get(group, Series()), seen, windowing, now)
-            truths = [rule.condition.holds(counts, w) for w in windows]
+            state = self.states.get((rule.name, group))
+            holds = (
+                rule.condition.holds_while_firing
+                if state is not None and state.firing
+                else rule.condition.holds
+            )
+            truths = [holds(counts, w) for w in windows]
             fired_at = [
                 i
                 for i in candidates
@@ -193,6 +199,7 @@ def _alert(
         summary=summary,
         starts_at=_utc(state.starts_at),
         ends_at=_utc(ended) if ended is not None else None,
+        notified_at=_utc(ended if ended is not None else state.last_notified),
         value=value,
         window_start=_utc(window[0]),
         window_end=_utc(window[1]),

@@ -1,6 +1,7 @@
-"""The leader's alert evaluation, one `tick` per interval: each rule's counts → the engine →
-state changes recorded (with their queued deliveries) → published on logs.alerts → handed to
-the notifier. A worker that becomes the leader first restores the state from the alerts table.
+"""The leader's alert evaluation, one `tick` per interval: every rule's counts, read at once
+(a few queries however many rules: `conditions.observe_all`) → the engine → state changes recorded
+(with their queued deliveries) → published on logs.alerts → handed to the notifier. A worker
+that becomes the leader first restores the state from the alerts table.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Store(Protocol):
 
     async def latest(self, rules: Sequence[str]) -> list[LastAlert]: ...
 
-    async def observe(self, rule: AlertRule, query: Query) -> Observation: ...
+    async def observe(self, reads: Sequence[tuple[AlertRule, Query]]) -> list[Observation]: ...
 
     async def record(self, alerts: list[Alert], targets: Sequence[str]) -> None: ...
 
@@ -82,15 +83,30 @@ class Evaluator:
             stored = await self._store.latest([r.name for r in self.rules])
             log.info("alert state restored: %d groups firing", self.engine.restore(stored))
         self._last_tick = now
-        for rule in self.rules:
-            try:
-                seen = await self._store.observe(rule, self.engine.query(rule, now))
-            except Exception as exc:  # noqa: BLE001 - one failing rule must not stop the rest
-                log.warning("rule %s not evaluated: %s", rule.name, first_line(exc))
-                continue
+        reads = [(rule, self.engine.query(rule, now)) for rule in self.rules]
+        for rule, seen in await self._observe(reads):
             alerts = self.engine.evaluate(rule, seen, now)
             if alerts:
                 await self._raise(alerts)
+
+    async def _observe(
+        self, reads: list[tuple[AlertRule, Query]]
+    ) -> list[tuple[AlertRule, Observation]]:
+        """What every rule sees, read at once; when that fails, each rule alone, so that one
+        rule that cannot be read (say a regex ClickHouse refuses) does not stop the rest."""
+        try:
+            return list(zip(self.rules, await self._store.observe(reads), strict=True))
+        except Exception:  # noqa: BLE001 - told below, rule by rule
+            pass
+        seen = []
+        for rule, query in reads:
+            try:
+                (observation,) = await self._store.observe([(rule, query)])
+            except Exception as exc:  # noqa: BLE001 - one failing rule must not stop the rest
+                log.warning("rule %s not evaluated: %s", rule.name, first_line(exc))
+                continue
+            seen.append((rule, observation))
+        return seen
 
     async def _raise(self, alerts: list[Alert]) -> None:
         # Recorded with their queued deliveries in one insert, then delivered from here.

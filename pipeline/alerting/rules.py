@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from pipeline.alerting import conditions
 from pipeline.alerting.conditions import AnyCondition
 from pipeline.alerting.conditions.burst import Burst
 from pipeline.alerting.match import GroupKey, Match, Strict
-from pipeline.errors import SettingsError, first_line
+from pipeline.errors import SettingsError
+from pipeline.parsing.user_formats.yaml_file import Problem, Reader
 from pipeline.settings import Settings
 from schemas.records import Severity
 
@@ -49,15 +49,6 @@ class AlertRule(Strict):
 class RuleFile(Strict):
     rules: list[AlertRule]
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> RuleFile:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.name in seen:
-                raise ValueError(f"two rules are named {rule.name!r}")
-            seen.add(rule.name)
-        return self
-
 
 BUILTIN_BURST = AlertRule(
     name="error-burst",
@@ -71,19 +62,28 @@ BUILTIN_BURST = AlertRule(
 
 
 def load(path: Path) -> list[AlertRule]:
-    """Rules of one YAML file; every problem is one line naming file, rule and field."""
+    """Rules of one YAML file. All its problems are found at once (YAML syntax, fields, names
+    given twice) and told in one line, each with its file, line, column, rule and field."""
     try:
-        document = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise SettingsError(f"{path}: no such rules file (LOGWEIR_RULES_FILE)") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML: {first_line(exc)}") from None
+    reader = _RulesReader(path)
+    document = reader.load(text)
+    if reader.problems and document is None:  # not YAML: nothing more can be told
+        raise _error(reader)
     if not isinstance(document, dict) or "rules" not in document:
         raise SettingsError(f"{path}: expected a mapping with a `rules:` list")
+    rules: list[AlertRule] = []
     try:
-        return RuleFile.model_validate(document).rules
+        rules = RuleFile.model_validate(document).rules
     except ValidationError as exc:
-        raise SettingsError(_describe(path, document, exc)) from None
+        for error in exc.errors():
+            reader.field_problem(document, list(error["loc"]), error["msg"], error["type"])
+    reader.names_given_twice(document["rules"])
+    if reader.problems:
+        raise _error(reader)
+    return rules
 
 
 def active(settings: Settings) -> list[AlertRule]:
@@ -94,20 +94,56 @@ def active(settings: Settings) -> list[AlertRule]:
     return rules
 
 
-def _describe(path: Path, document: dict, exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        loc = list(error["loc"])
-        where = ".".join(str(p) for p in loc)
+class _RulesReader(Reader):
+    """A rules file read with the position of every key and value (as formats files are), its
+    problems worded by rule and field."""
+
+    def field_problem(self, document: dict, loc: list[int | str], message: str, kind: str) -> None:
+        """A validation error at `loc` (pydantic's location of it in the document)."""
+        path = tuple(str(p) for p in _without_kind(loc))
+        where = ".".join(path)
         if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-            try:
-                name = document["rules"][loc[1]].get("name", f"#{loc[1] + 1}")
-            except (AttributeError, IndexError, TypeError):
-                name = f"#{loc[1] + 1}"
-            field = ".".join(str(p) for p in _without_kind(loc[2:]))
-            where = f"rule {name!r}, field {field or '(rule)'}"
-        problems.append(f"{path}: {where}: {error['msg']}")
-    return "; ".join(problems)
+            field = ".".join(path[2:]) or "(rule)"
+            where = f"{_rule_name(document['rules'], loc[1])}, field {field}"
+        # A key that should not be there is pointed at, not the value under it.
+        self._add(path, where, message, at_key=kind == "extra_forbidden")
+
+    def names_given_twice(self, rules: object) -> None:
+        if not isinstance(rules, list):
+            return
+        first: dict[str, int] = {}
+        for i, rule in enumerate(rules):
+            name = rule.get("name") if isinstance(rule, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                line, _ = self._position(("rules", str(first[name]), "name"), at_key=False)
+                self._add(
+                    ("rules", str(i), "name"),
+                    f"{_rule_name(rules, i)}, field name",
+                    f"two rules are named {name!r} (the first on line {line})",
+                )
+            else:
+                first[name] = i
+
+    def _add(self, path: tuple[str, ...], where: str, message: str, at_key: bool = False) -> None:
+        line, column = self._position(path, at_key)
+        self.problems.append(Problem(self.file, line, column, where, message))
+
+
+def _rule_name(rules: list, index: int) -> str:
+    """`rule 'name'`, or `rule #3` for one without a name."""
+    try:
+        name = rules[index].get("name")
+    except (AttributeError, IndexError, TypeError):
+        name = None
+    return f"rule {name!r}" if isinstance(name, str) else f"rule #{index + 1}"
+
+
+def _error(reader: Reader) -> SettingsError:
+    """All problems of the file, in the order they appear in it, as one line."""
+    problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.column or 0))
+    return SettingsError("; ".join(str(p) for p in problems))
 
 
 def _without_kind(loc: list[int | str]) -> list[int | str]:

@@ -16,6 +16,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from pydantic import ValidationError
 
+from pipeline.alerting.conditions import observe_all
 from pipeline.alerting.counts import Query
 from pipeline.alerting.engine import LastAlert
 from pipeline.alerting.notify.delivery import Attempt, Queued
@@ -50,9 +51,11 @@ LEFT JOIN (
 WHERE a.Settled = 0
 """
 
+# Times in microseconds, as stored (migration 0019): a restored start is the start the firing
+# was sent with, so the resolve sent after a restart names the same alert.
 _LATEST = f"""
 SELECT Rule, Fingerprint, argMax(GroupLabels, EventTime), argMax(Status, EventTime),
-       toUnixTimestamp64Milli(argMax(StartsAt, EventTime)), toUnixTimestamp64Milli(max(EventTime))
+       toUnixTimestamp64Micro(argMax(StartsAt, EventTime)), toUnixTimestamp64Micro(max(EventTime))
 FROM {ALERTS} WHERE Rule IN {{rules:Array(String)}} GROUP BY Rule, Fingerprint
 """
 
@@ -144,9 +147,11 @@ def latest(client: Client, rules: Sequence[str]) -> list[LastAlert]:
     if not rules:
         return []
     rows = client.query(_LATEST, parameters={"rules": list(rules)}).result_rows
+    # Unix seconds as a float keep the microsecond (to within half of one until past 2200), so
+    # the engine's datetime of it is the stored one again.
     return [
-        LastAlert(rule, fp, group, status, starts_ms / 1e3, last_ms / 1e3)
-        for rule, fp, group, status, starts_ms, last_ms in rows
+        LastAlert(rule, fp, group, status, starts_us / 1e6, last_us / 1e6)
+        for rule, fp, group, status, starts_us, last_us in rows
     ]
 
 
@@ -164,9 +169,9 @@ class AlertStore:
     async def latest(self, rules: Sequence[str]) -> list[LastAlert]:
         return await self._call(latest, rules)
 
-    async def observe(self, rule: AlertRule, query: Query) -> Observation:
-        """What one evaluation of `rule` sees, read as its condition reads."""
-        return await self._call(rule.condition.observe, query)
+    async def observe(self, reads: Sequence[tuple[AlertRule, Query]]) -> list[Observation]:
+        """What one evaluation of each rule sees, read as its condition reads: all at once."""
+        return await self._call(observe_all, [(r.condition, q) for r, q in reads])
 
     async def record(self, alerts: list[Alert], targets: Sequence[str]) -> None:
         await self._call(record, alerts, targets)

@@ -121,12 +121,18 @@ class MemoryStore:
                 )
         return list(newest.values())
 
-    async def observe(self, rule: AlertRule, query: Query) -> Observation:
+    async def observe(self, reads: Sequence[tuple[AlertRule, Query]]) -> list[Observation]:
+        """What each rule sees; any rule of `failing_rules` fails the whole read."""
         self._answer("observe")
-        if rule.name in self.failing_rules:
-            raise self.failing_rules[rule.name]
-        if rule.name in self.observations:
-            return self.observations[rule.name]
+        for rule, _ in reads:
+            if rule.name in self.failing_rules:
+                raise self.failing_rules[rule.name]
+        return [
+            self.observations[rule.name] if rule.name in self.observations else self._counted(q)
+            for rule, q in reads
+        ]
+
+    def _counted(self, query: Query) -> Observation:
         return fold(
             query,
             (

@@ -23,7 +23,7 @@ from pipeline.cli import (
     status,
     worker,
 )
-from pipeline.cli.output import err_console
+from pipeline.cli.output import print_error
 from pipeline.errors import LogweirError
 from pipeline.settings import invalid_settings
 
@@ -53,5 +53,5 @@ def main() -> None:
         app()
     except (LogweirError, ValidationError) as exc:
         message = invalid_settings(exc) if isinstance(exc, ValidationError) else str(exc)
-        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        print_error(message)
         sys.exit(1)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.alerting import rules
-from pipeline.cli.output import console
+from pipeline.cli.output import console, print_error
 from pipeline.errors import SettingsError
 from pipeline.settings import Settings
 
@@ -28,7 +28,11 @@ def check(
     settings = Settings()
     if path is not None:
         settings = Settings(**{**dict(settings), "rules_file": path})
-    active = rules.active(settings)
+    try:
+        active = rules.active(settings)
+    except SettingsError as exc:
+        print_error(str(exc))
+        raise typer.Exit(1) from None
     table = Table(
         title=f"{len(active)} rules"
         + (f" from {settings.rules_file}" if settings.rules_file else "")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.cli.output import console, err_console
+from pipeline.cli.output import console, err_console, print_error
 from pipeline.errors import LogweirError
 from pipeline.settings import Settings
 
@@ -52,7 +52,7 @@ def check_command(
         compiled = user_formats.read(path, reserved=_builtin_names(builtin))
     except user_formats.FormatsFileError as exc:
         for problem in exc.problems:
-            _error(str(problem))
+            print_error(str(problem))
         err_console.print(
             escape(f"{len(exc.problems)} problem(s) in {path}"), highlight=False, soft_wrap=True
         )
@@ -78,14 +78,10 @@ def check_command(
         )
     console.print(table)
     for topic, name in unknown.items():
-        _error(f"LOGWEIR_TOPIC_FORMATS[{topic!r}] names unknown format {name!r}")
+        print_error(f"LOGWEIR_TOPIC_FORMATS[{topic!r}] names unknown format {name!r}")
     if unknown:
         raise typer.Exit(1)
     console.print(Text(f"{path}: {len(compiled)} format(s), no problems"))
-
-
-def _error(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _builtin_names(registry: Any) -> list[str]:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_error(message: str) -> None:
+    """`error: …` on one line however long (not wrapped at the terminal's width, so a script
+    or a test reads it whole), with brackets shown as they are, not read as markup."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def progress() -> Progress:

@@ -12,21 +12,12 @@ import pytest
 from pipeline.bench.producer import produce
 from pipeline.settings import WebhookTarget
 from tests.support.alerting import SECRET, WINDOW, deliveries, lines, start_worker
-from tests.support.receiver import Receiver
 from tests.support.stack import run, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # Still imported from here by tests/faults/test_poison_and_receivers.py (to move to support).
 __all__ = ["lines", "start_worker"]
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    r.start()
-    yield r
-    r.stop()
 
 
 def test_burst_fires_once_per_group_and_resolves_once(stack, tmp_path, receiver):

@@ -173,19 +173,23 @@ def test_two_workers_and_a_restart_give_each_event_one_id(pipeline_settings, cli
             "session opened for user <*> by (uid=<*>)",
             "Invalid user <*> from <*>",
         }
-        seen = window_counts(
+        (seen,) = window_counts(
             clickhouse,
-            Query(
-                Match(),
-                ("template",),
-                Windowing(3600, 3600, 0),
-                int(time.time()) - 3600,
-                time.time(),
-            ),
+            [
+                Query(
+                    Match(),
+                    ("template",),
+                    Windowing(3600, 3600, 0),
+                    int(time.time()) - 3600,
+                    time.time(),
+                )
+            ],
         )
         assert {dict(group)["template"] for group in seen.series} == {
             f"{i:016x}" for i in canonical.values()
         }
+        # and alerts name each with its most general text too
+        assert set(seen.template_texts.values()) == {row[2] for row in result.rows}
     finally:
         for worker in workers:
             worker.stop()

@@ -14,10 +14,18 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from pipeline.alerting.conditions.base import REGISTRY, Condition, Lookback, register
+from pipeline.alerting.conditions.base import REGISTRY, Condition, Lookback, observe_all, register
 from pipeline.plugins import import_all
 
-__all__ = ["REGISTRY", "AnyCondition", "Condition", "Lookback", "names", "register"]
+__all__ = [
+    "REGISTRY",
+    "AnyCondition",
+    "Condition",
+    "Lookback",
+    "names",
+    "observe_all",
+    "register",
+]
 
 import_all(__name__, skip=("base",))
 

@@ -1,18 +1,24 @@
 """What an alert condition is: a model of its YAML fields that carries its own behaviour.
 
 A condition kind is a `Condition` subclass with `type: Literal["<kind>"]`, decorated with
-`@register` in its own module. The engine asks it only three things:
+`@register` in its own module. The engine asks it only these things:
 
 - `holds(counts, window)`: does it hold for one group in one window;
+- `holds_while_firing(counts, window)`: does it still hold for a group already firing (by
+  default the same as `holds`);
 - `lookback()`: how many windows it reads, so the evaluation reads enough history;
-- `observe(client, query)`: what it reads from ClickHouse (by default the window counts;
-  a condition with a source of its own overrides it).
+- `observe(client, reads)`: what the rules with this kind of condition see, read from
+  ClickHouse all at once, one `Observation` per (condition, query) (by default the window
+  counts; a condition with a source of its own overrides it). Every rule whose condition
+  reads the same way is read in one call, in the same few queries however many rules.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar, NamedTuple, TypeVar, get_args
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple, Self, TypeVar, get_args
 
 from clickhouse_connect.driver.client import Client
 
@@ -39,12 +45,19 @@ class Condition(Strict):
     def holds(self, counts: GroupCounts, window: Window) -> bool:
         """Whether the condition holds for `counts.group` in `window`."""
 
+    def holds_while_firing(self, counts: GroupCounts, window: Window) -> bool:
+        """Whether the condition still holds for a group whose alert is firing: what keeps it
+        from resolving. The same as `holds` unless what made it fire can outlast the windows
+        `holds` reads (a silence longer than the baseline of `absence`)."""
+        return self.holds(counts, window)
+
     def lookback(self) -> Lookback:
         return Lookback()
 
-    def observe(self, client: Client, query: Query) -> Observation:
-        """What one evaluation of a rule with this condition sees."""
-        return window_counts(client, query)
+    @classmethod
+    def observe(cls, client: Client, reads: Sequence[tuple[Self, Query]]) -> list[Observation]:
+        """What one evaluation of each rule with this kind of condition sees."""
+        return window_counts(client, [query for _, query in reads])
 
 
 REGISTRY: dict[str, type[Condition]] = {}
@@ -60,3 +73,20 @@ def register(cls: type[C]) -> type[C]:
         raise TypeError(f"two alert conditions are named {names[0]!r}")
     REGISTRY[names[0]] = cls
     return cls
+
+
+def observe_all(client: Client, reads: Sequence[tuple[Condition, Query]]) -> list[Observation]:
+    """What one evaluation of each rule sees, given its condition and query: the rules whose
+    conditions read the same way (the class that defines their `observe`) are read in one
+    call of it, so the queries depend on the kinds of conditions, not on how many rules."""
+    readers: dict[type[Condition], list[int]] = defaultdict(list)
+    for i, (condition, _) in enumerate(reads):
+        reader = next(k for k in type(condition).__mro__ if "observe" in vars(k))
+        readers[reader].append(i)
+    seen = [Observation() for _ in reads]
+    for reader, part in readers.items():
+        for i, observation in zip(
+            part, reader.observe(client, [reads[i] for i in part]), strict=True
+        ):
+            seen[i] = observation
+    return seen

@@ -24,12 +24,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def delivery_id(alert: Alert, target: str) -> str:
     """One notification to one target: what "sent once" is checked against.
 
-    A notification is the alert's (fingerprint, status, start); the start counts to the
-    millisecond, as the alerts table stores it (a state restored from there has no more).
+    A notification is the alert's (fingerprint, status, start, notification time): a repeat
+    of a firing keeps its start, so only its notification time makes it a delivery of its
+    own. The start counts to the millisecond and an alert without a notification time leaves
+    it out, so a delivery queued by an earlier version resumes under the id it was queued with.
     """
     starts_ms = (alert.starts_at - _EPOCH) // timedelta(milliseconds=1)
-    key = "\x1f".join((alert.fingerprint, alert.status, str(starts_ms), target))
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    parts = [alert.fingerprint, alert.status, str(starts_ms), target]
+    if alert.notified_at is not None:
+        parts.append(str((alert.notified_at - _EPOCH) // timedelta(microseconds=1)))
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:

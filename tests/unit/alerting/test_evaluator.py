@@ -4,6 +4,7 @@ hand over; and what it does when ClickHouse or one rule fails."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from pipeline.alerting.conditions.threshold import Threshold
 from pipeline.alerting.engine import Engine
@@ -118,3 +119,32 @@ async def test_an_alert_that_could_not_be_recorded_is_neither_delivered_nor_forg
     del store.refuse["record"]
     await tick(e, store, T0 + 3)  # restored from the table, which has no firing: fires now
     assert store.recorded() == [("firing", "errors")] and len(outbox.alerts) == 1
+
+
+@dataclass
+class CountingStore(MemoryStore):
+    """A memory store that remembers how many rules each read asked for."""
+
+    reads: list[int] = field(default_factory=list)
+
+    async def observe(self, reads):  # type: ignore[no-untyped-def]
+        self.reads.append(len(reads))
+        return await super().observe(reads)
+
+
+async def test_every_rule_is_read_in_one_read_per_tick():
+    store = CountingStore(counts=[("api", "ERROR", TEMPLATE, T0 + 1, 6)])
+    e, outbox, _ = evaluator(store, *(rule(f"r{i}") for i in range(50)))
+    await tick(e, store, T0 + 2)
+    await tick(e, store, T0 + 3)
+    assert store.reads == [50, 50]
+    assert len(outbox.alerts) == 50
+
+
+async def test_a_rule_that_cannot_be_read_costs_the_others_one_read_each_that_tick():
+    store = CountingStore(counts=[("api", "ERROR", TEMPLATE, T0 + 1, 6)])
+    store.failing_rules["broken"] = TimeoutError()
+    e, outbox, _ = evaluator(store, rule("errors"), rule("broken"), rule("other"))
+    await tick(e, store, T0 + 2)
+    assert store.reads == [3, 1, 1, 1]
+    assert [a.rule for a in outbox.alerts] == ["errors", "other"]

@@ -4,6 +4,8 @@ tests/integration/test_alert_store.py.)"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from pipeline.alerting import tables
@@ -25,12 +27,21 @@ async def test_an_alert_is_recorded_with_a_queued_delivery_per_target():
 
 
 async def test_the_newest_alert_of_each_group_comes_back_in_seconds():
-    client = FakeClient([("r", "f1", {"service": "api"}, "firing", 1_500, 2_750)])
+    client = FakeClient([("r", "f1", {"service": "api"}, "firing", 1_500_000, 2_750_000)])
     store = AlertStore(lambda: client)  # type: ignore[arg-type, return-value]
     assert await store.latest(["r"]) == [
         LastAlert("r", "f1", {"service": "api"}, "firing", 1.5, 2.75)
     ]
     assert await store.latest([]) == [] and len(client.queries) == 1
+
+
+async def test_a_restored_start_is_the_stored_one_to_the_microsecond():
+    # ClickHouse answers StartsAt in microseconds (DateTime64(6), migration 0019).
+    starts = datetime(2026, 11, 29, 18, 39, 39, 94743, tzinfo=UTC)
+    micros = (starts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    client = FakeClient([("r", "f1", {"service": "api"}, "firing", micros, micros)])
+    (last,) = await AlertStore(lambda: client).latest(["r"])  # type: ignore[arg-type, return-value]
+    assert datetime.fromtimestamp(last.starts_at, UTC) == starts
 
 
 async def test_a_failed_call_drops_the_client_and_the_next_call_reconnects():

@@ -7,10 +7,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
+from pipeline.alerting.conditions.threshold import Threshold
+from pipeline.alerting.engine import Engine
+from pipeline.alerting.evaluator import Evaluator
 from pipeline.alerting.notify.delivery import Attempt, Queued
 from pipeline.alerting.notify.notifier import Notifier
-from pipeline.alerting.testing import MemoryStore, Receivers, alert
+from pipeline.alerting.rules import AlertRule
+from pipeline.alerting.testing import STARTS, MemoryStore, Receivers, Topic, alert
 from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings, WebhookTarget
 
@@ -268,4 +273,52 @@ async def test_a_delivery_queued_long_ago_gets_one_last_attempt_then_fails():
     await until(n, lambda: bool(store.attempts))
     await settle(n)
     assert store.outcomes("ops") == [(8, "failed")] and len(receivers.got) == 1
+    await n.close()
+
+
+async def test_a_repeat_of_a_firing_already_sent_is_delivered_once_to_every_target():
+    store, receivers = MemoryStore(), Receivers()
+    first = alert(notified_at=STARTS)
+    repeat = alert(notified_at=STARTS + timedelta(seconds=300), value=9.0)  # keeps its start
+    n = notifier(store, receivers)
+    await n.queue([first])
+    await until(n, lambda: len(store.attempts) == 2)
+    await n.queue([repeat])
+    await until(n, lambda: len(store.attempts) == 4)
+    await n.queue([repeat])  # handed over twice (a resume, say): still delivered once
+    await settle(n)
+    for target in ("ops", "slow"):
+        sent = [r.alert for r in store.attempts if r.target == target and r.outcome == "sent"]
+        assert sent == [first, repeat]
+    assert len(receivers.got) == 4
+    await n.close()
+
+
+async def test_repeat_seconds_renotifications_of_the_engine_reach_every_target():
+    W, T0 = 10, 1_700_000_000
+    rule = AlertRule.model_validate(
+        {
+            "name": "errors",
+            "match": {"services": ["api"], "min_severity": "error"},
+            "condition": Threshold(count=5),
+            "window_seconds": W,
+            "repeat_seconds": 15,
+        }
+    )
+    store, receivers = MemoryStore(), Receivers()
+    n = notifier(store, receivers)
+    evaluator = Evaluator([rule], Engine(0, W), store, n, Topic(), interval=1.0)
+    for at in (T0 + 2, T0 + 12, T0 + 22):  # still failing every window; 20 s apart: a repeat
+        store.counts.append(("api", "ERROR", "", at - 1, 6))
+    for now in (T0 + 2, T0 + 22):
+        store.clock = lambda now=now: now
+        await evaluator.tick(now)
+
+    assert [a.status for _, a, _ in store.alerts] == ["firing", "firing"]
+    await until(n, lambda: len(receivers.got) == 4)
+    await settle(n)
+    for target in ("ops", "slow"):
+        sent = [r.alert for r in store.attempts if r.target == target and r.outcome == "sent"]
+        assert [a.notified_at.timestamp() for a in sent] == [T0 + 2, T0 + 22]  # type: ignore[union-attr]
+        assert {a.starts_at.timestamp() for a in sent} == {T0 + 2}
     await n.close()

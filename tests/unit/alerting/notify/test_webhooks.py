@@ -3,7 +3,7 @@ across restarts, sent as a header) and the signature of signed kinds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,9 +16,28 @@ from pipeline.alerting.notify.webhooks import (
     request,
     sign,
 )
-from pipeline.alerting.testing import alert
+from pipeline.alerting.testing import STARTS, alert
 from pipeline.settings import WebhookTarget
 from schemas.alerting import Alert
+
+
+def test_each_notification_of_one_alert_is_a_delivery_of_its_own():
+    first = alert(notified_at=STARTS)
+    repeat = alert(notified_at=STARTS + timedelta(seconds=300))  # same start, same status
+    again = alert(notified_at=STARTS + timedelta(seconds=600))
+    ended = STARTS + timedelta(seconds=700)
+    resolved = alert(status="resolved", ends_at=ended, notified_at=ended)
+    ids = [delivery_id(a, "ops") for a in (first, repeat, again, resolved)]
+    assert len(set(ids)) == 4
+    # What a new leader reads back from the queue (the alert as JSON) names the same delivery.
+    resumed = Alert.model_validate_json(repeat.model_dump_json())
+    assert delivery_id(resumed, "ops") == delivery_id(repeat, "ops")
+    assert delivery_id(repeat, "slack") not in ids
+
+
+def test_a_delivery_queued_by_a_version_without_notification_times_keeps_its_id():
+    # The id that version stored in alerts.DeliveryIds: its attempts settle it after an upgrade.
+    assert delivery_id(alert(), "ops") == "93cc2ce20096a03f2f108daf"
 
 
 def test_a_delivery_id_names_the_notification_and_target_to_the_millisecond():
