@@ -81,11 +81,35 @@ class Settings(BaseSettings):
         "none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"
     ] = "warning"
 
+    # Backups (`logweir backup` / `restore`, pipeline/ops/backup.py). The embedded ClickHouse
+    # keeps its `backups` disk in this directory (default: <state_dir>/backups). With
+    # backup_s3_url set (an http(s) URL of a bucket and prefix), backups go there instead,
+    # signed with the key pair below (both empty: the server's own S3 credentials).
+    backup_path: Path | None = None
+    backup_s3_url: str = ""
+    backup_s3_access_key_id: str = ""
+    backup_s3_secret_access_key: SecretStr = SecretStr("")
+
     # Getting logs in (pipeline/shipping). The logging handler queues at most this many records
     # while Kafka is slow or down (more are dropped and counted, never blocking the app), and
     # flush()/close()/exit wait this long for Kafka's acks.
     handler_queue_size: int = Field(10_000, ge=1)
     handler_flush_seconds: float = Field(5.0, gt=0)
+
+    # HTTP intake (`logweir intake`, pipeline/intake): OTLP/HTTP logs and lines over HTTP into
+    # topic_raw. 4318 is OTLP/HTTP's own port. Tokens map each bearer token to the service it
+    # may write ("" for any), e.g. {"s3cret": "", "api-token": "api"}; none: the intake
+    # refuses to start. A request body (as sent, and again once gunzipped) holds at most
+    # intake_max_body_bytes; each token sends at most intake_rate_events_per_second events on
+    # average (0: no limit); Kafka has intake_kafka_timeout_seconds to acknowledge a request.
+    intake_host: str = "127.0.0.1"
+    intake_port: int = Field(4318, ge=1, le=65535)
+    intake_tokens: dict[str, str] = Field(default_factory=dict)
+    intake_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    intake_rate_events_per_second: float = Field(0.0, ge=0)
+    intake_kafka_timeout_seconds: float = Field(10.0, gt=0)
+    # Open `GET /v1/tail` streams at most (each polls ClickHouse twice a second); 503 beyond.
+    intake_tail_max_streams: int = Field(16, ge=1)
 
     # The ingest consumer looks for new and re-created `logs.raw.*` topics this often, and
     # reports (log line, /health) owning no partition for longer than this.

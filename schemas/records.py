@@ -29,6 +29,23 @@ class Severity(IntEnum):
 SEVERITY_TEXT: dict[int, str] = {s.value: ("" if s.value == 0 else s.name) for s in Severity}
 
 
+@dataclass(slots=True)
+class OtelFields:
+    """What only OTLP input carries (pipeline/parsing/otlp.py), stored in its otel_logs column
+    as sent: the OTel ClickHouse exporter's row for the same record, column for column."""
+
+    # Exact, 1–24 (record.severity holds the first number of its range, for retention and
+    # alerts), and the producer's own text, even empty.
+    severity_number: int = 0
+    severity_text: str = ""
+    resource_attributes: dict[str, str] = field(default_factory=dict)
+    resource_schema_url: str = ""
+    scope_version: str = ""
+    scope_attributes: dict[str, str] = field(default_factory=dict)
+    scope_schema_url: str = ""
+    event_name: str = ""
+
+
 # A slots dataclass, not a pydantic model: one is built per log line on the hot path, and
 # parsers produce already-typed values, so validation would only cost time (~10x).
 @dataclass(slots=True)
@@ -53,6 +70,8 @@ class LogRecord:
     template: str = ""
     # Why this record is not exactly what was sent (truncated, invalid_utf8, time_missing…).
     flags: list[str] = field(default_factory=list)
+    # Set by the otlp format only: the OTel fields other formats do not have.
+    otel: OtelFields | None = None
 
 
 class DeadLetter(BaseModel):

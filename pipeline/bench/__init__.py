@@ -1,4 +1,5 @@
-"""`logweir bench`: end-to-end throughput, ceilings, a naive baseline, latency, parse rates."""
+"""`logweir bench`: end-to-end throughput (Kafka and HTTP intake), ceilings, a naive baseline,
+latency, parse rates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pipeline.bench import corpus, latency, measure, parse_rates
+from pipeline.bench import corpus, intake, latency, measure, parse_rates
 from pipeline.settings import Settings
 
 Step = Callable[[str], None]
@@ -74,12 +75,26 @@ def run(
         }
         measure.drop(settings)
 
+    # Last, so every figure above is measured as before it was added.
+    step(
+        f"HTTP intake: {single.events} events POSTed, {intake.EVENTS_PER_REQUEST} a request on "
+        f"{intake.CONNECTIONS} connections, one worker, end to end"
+    )
+    settings = _scratch(base, "intake")
+    results["intake"] = intake.figures(intake.drain(settings, single))
+    measure.drop(settings)
+
     single_rate = results["single"]["events_per_s"]  # type: ignore[index]
     results["ratios"] = {
         "single_vs_consume_only": round(single_rate / results["single_consume_only_msgs_per_s"], 2),  # type: ignore[operator]
         "single_vs_naive": round(single_rate / results["naive"]["events_per_s"], 2),  # type: ignore[index]
         "two_workers_vs_one": round(results["two_workers"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
         "batched_vs_single": round(results["batched"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+        "intake_vs_single": round(results["intake"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
+        "intake_vs_batched": round(
+            results["intake"]["events_per_s"] / results["batched"]["events_per_s"],  # type: ignore[index]
+            2,
+        ),
     }
     return results
 

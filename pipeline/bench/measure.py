@@ -6,7 +6,8 @@ import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -72,6 +73,8 @@ class Drain:
     clickhouse_cores: float = 0.0
     broker_cores: float = 0.0
     other_cores: float = 0.0
+    # CPU seconds of each process during the drain, by pid (the `companions` among them).
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
 
     @property
     def worker_cores(self) -> float:
@@ -87,10 +90,20 @@ class Drain:
 
 
 def drain(
-    settings: Settings, expected: int, command: Command, workers: int = 1, timeout: float = 600.0
+    settings: Settings,
+    expected: int,
+    command: Command,
+    workers: int = 1,
+    timeout: float = 600.0,
+    load: Callable[[], object] | None = None,
+    companions: Sequence[int] = (),
 ) -> Drain:
     """Start `workers` processes on a topic already holding `expected` events; time from the
-    last worker's ready line to the last row visible."""
+    last worker's ready line to the last row visible.
+
+    With `load`, the events are sent once the clock has started (the topic may start empty):
+    the figure then includes sending them. `companions` are pids of other processes of the
+    measurement (the HTTP intake): left out of `other_cores`, their CPU in `cpu_by_pid`."""
     client = connect(settings)
     env = {**os.environ, **settings.to_env()}
     log_dir = settings.state_dir / "bench"
@@ -106,9 +119,11 @@ def drain(
             time.sleep(0.02)
         broker_pid = Broker(settings).daemon.pid()
         clickhouse_pid = ClickHouseServer(settings).daemon.pid()
-        accounted = {os.getpid(), *(p.pid for p in procs), broker_pid, clickhouse_pid}
+        accounted = {os.getpid(), *(p.pid for p in procs), broker_pid, clickhouse_pid, *companions}
         machine_before = _cpu_by_pid()
         started, cpu_before = time.perf_counter(), sum(_cpu(p.pid) for p in procs)
+        if load is not None:
+            load()
         while (count := stored_rows(client)) < expected:
             if time.monotonic() > deadline or not all(p.alive() for p in procs):
                 raise LogweirError(
@@ -130,6 +145,7 @@ def drain(
             clickhouse_cores=used.get(clickhouse_pid or 0, 0.0) / seconds,
             broker_cores=used.get(broker_pid or 0, 0.0) / seconds,
             other_cores=sum(u for pid, u in used.items() if pid not in accounted) / seconds,
+            cpu_by_pid=used,
         )
     finally:
         for p in procs:

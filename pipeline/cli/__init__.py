@@ -9,18 +9,21 @@ from pydantic import ValidationError
 
 from pipeline.cli import (
     alerts,
+    backup,
     bench,
     db,
     demo,
     export,
     formats,
     gen,
+    intake,
     produce,
     query,
     ship,
     sql,
     stack,
     status,
+    tail,
     worker,
 )
 from pipeline.cli.output import print_error
@@ -36,6 +39,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(db.app, name="db")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(formats.app, name="formats")
+app.add_typer(backup.app, name="backup")
 app.command()(worker.worker)
 app.command()(produce.produce)
 app.command()(ship.ship)
@@ -46,6 +50,9 @@ app.command()(query.query)
 app.command()(sql.sql)
 app.command()(export.export)
 app.command()(status.status)
+app.command()(backup.restore)
+app.command()(tail.tail)
+app.command()(intake.intake)
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ def bench(
         ),
     ] = False,
 ) -> None:
-    """End-to-end events/s (single and batched messages), the consume-only and insert-only
-    ceilings, a naive Faust baseline, two workers, p50/p99 latency, parse rates per format."""
+    """End-to-end events/s (single and batched messages, and through the HTTP intake), the
+    consume-only and insert-only ceilings, a naive Faust baseline, two workers, p50/p99 latency,
+    parse rates per format."""
     if realworld:
         from pipeline.bench import realworld as labelled
 
@@ -76,6 +77,22 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
         "batched: consume-only ceiling (msgs/s)", f"{r['batched_consume_only_msgs_per_s']:,}"
     )
     table.add_row("ClickHouse insert-only ceiling (rows/s)", f"{r['insert_only_rows_per_s']:,}")
+    if "intake" in r:
+        i = r["intake"]
+        table.add_row(
+            f"HTTP intake ({i['events_per_request']:g} events a request, {i['connections']} "
+            "connections): events/s end to end",
+            f"{i['events_per_s']:,} (answered at {i['accepted_events_per_s']:,}/s)",
+        )
+        table.add_row(
+            "HTTP intake: CPU s per million, intake / worker",
+            f"{i['intake_cpu_s_per_million']} s / {i['cpu_s_per_million']} s",
+        )
+        table.add_row(
+            "HTTP intake: cores busy in intake / worker / client / ClickHouse / broker / elsewhere",
+            f"{i['intake_cores']} / {i['worker_cores']} / {i['client_cores']} / "
+            f"{i['clickhouse_cores']} / {i['broker_cores']} / {i['other_processes_cores']}",
+        )
     if "latency" in r:
         lat = r["latency"]
         table.add_row(

@@ -1,9 +1,9 @@
-"""`logweir export`: otel_logs rows in a time range to a CSV, JSON-lines or Parquet file."""
+"""`logweir export`: otel_logs rows in a time range to a CSV, JSON-lines, Parquet or xlsx file."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -14,8 +14,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from pipeline.cli.output import console
+from pipeline.cli.output import console, err_console, progress
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+    from pipeline.query.export import Selection
 
 
 def export(
@@ -26,12 +31,12 @@ def export(
     until: Annotated[str, typer.Option(help="end: `now`, a duration ago or ISO time")] = "now",
     service: Annotated[str, typer.Option(help="only this service (ServiceName)")] = "",
     severity: Annotated[str | None, typer.Option(help="this level and above, e.g. ERROR")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl, parquet or xlsx")] = "jsonl",
     gzip: Annotated[bool, typer.Option("--gzip", help="gzip the file (csv and jsonl)")] = False,
 ) -> None:
     """Export log rows to a file, streamed from ClickHouse in constant memory."""
     from pipeline.clickhouse import connect
-    from pipeline.query.export import Selection, check, count, min_severity, write
+    from pipeline.query.export import XLSX, Selection, check, count, min_severity, write
     from pipeline.query.timerange import TimeRange
 
     check(fmt, gzip, output)
@@ -41,6 +46,9 @@ def export(
     )
     client = connect(Settings())
     rows = count(client, selection)
+    if fmt == XLSX:
+        _workbook(client, selection, output, rows)
+        return
     bars = Progress(
         TextColumn("{task.description}"),
         DownloadColumn(),
@@ -55,4 +63,28 @@ def export(
     console.print(
         f"wrote {rows} rows to {output} ({fmt}{', gzip' if gzip else ''}, "
         f"{size:,} bytes{f' from {sent:,}' if gzip else ''})"
+    )
+
+
+def _workbook(client: Client, selection: Selection, output: Path, rows: int) -> None:
+    from pipeline.query import workbook
+
+    bars = progress()
+    with bars:
+        task = bars.add_task("exporting rows", total=min(rows, workbook.EXCEL_ROWS - 1))
+        written = workbook.write(client, selection, output, on_rows=lambda n: bars.advance(task, n))
+        # Advanced a block at a time: a cut stops inside the last block.
+        bars.update(task, total=written.shown, completed=written.shown)
+    if written.cut:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {written.selected:,} rows selected, Excel holds "
+            f"{written.shown:,} of them on the {workbook.ROWS_SHEET} sheet (its last row says "
+            "so); the summary sheets count all of them. Use --format csv or parquet for every "
+            "row.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        f"wrote {written.shown} rows to {output} (xlsx, sheets "
+        f"{', '.join(workbook.SHEETS)}; {output.stat().st_size:,} bytes)"
     )

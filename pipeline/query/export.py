@@ -1,4 +1,7 @@
-"""otel_logs rows to a CSV, JSON-lines or Parquet file, streamed chunk by chunk from ClickHouse."""
+"""otel_logs rows to a CSV, JSON-lines or Parquet file, streamed chunk by chunk from ClickHouse.
+
+An xlsx workbook holds the same rows (the same query) and is written by `workbook`.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +22,19 @@ from pipeline.query.timerange import Scope
 
 # ClickHouse writes each file format itself, so nothing is decoded or re-encoded in Python.
 FORMATS = {"csv": "CSVWithNames", "jsonl": "JSONEachRow", "parquet": "Parquet"}
+# Not a ClickHouse format: logweir writes the workbook from rows ClickHouse streams in blocks.
+XLSX = "xlsx"
 CHUNK_BYTES = 1 << 20
 
-# The table's order key: ClickHouse streams in this order without sorting the whole range.
-_SQL = """SELECT * FROM otel_logs
-WHERE TimestampTime >= {since:DateTime} AND TimestampTime <= {until:DateTime}
+# The rows a Selection stands for (its parameters fill the placeholders).
+SELECTED = """TimestampTime >= {since:DateTime} AND TimestampTime <= {until:DateTime}
   AND ({service:String} = '' OR ServiceName = {service:String})
-  AND SeverityNumber >= {severity:UInt8}
+  AND SeverityNumber >= {severity:UInt8}"""
+# The table's order key: ClickHouse streams in this order without sorting the whole range.
+ROWS_SQL = f"""SELECT * FROM otel_logs
+WHERE {SELECTED}
 ORDER BY ServiceName, TimestampTime, Timestamp"""
-_COUNT = "SELECT count() FROM (" + _SQL + ")"
+_COUNT = "SELECT count() FROM (" + ROWS_SQL + ")"
 
 
 class ExportError(LogweirError):
@@ -94,7 +101,10 @@ def write(
         stream = cast(
             BinaryIO,
             client.raw_stream(
-                _SQL, parameters=selection.parameters(), settings=read_only(), fmt=FORMATS[fmt]
+                ROWS_SQL,
+                parameters=selection.parameters(),
+                settings=read_only(),
+                fmt=FORMATS[fmt],
             ),
         )
         with stream, _open(partial, compress) as out:
@@ -114,10 +124,12 @@ def write(
 
 def check(fmt: str, compress: bool, path: Path) -> None:
     """Refuse what cannot work before any query runs."""
-    if fmt not in FORMATS:
-        raise ExportError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt not in (*FORMATS, XLSX):
+        raise ExportError(f"--format {fmt!r} is not one of {', '.join((*FORMATS, XLSX))}")
     if compress and fmt == "parquet":
         raise ExportError("Parquet is compressed inside the file already: drop --gzip")
+    if compress and fmt == XLSX:
+        raise ExportError("an xlsx workbook is a zip file already: drop --gzip")
     if not path.parent.is_dir():
         raise ExportError(f"directory {path.parent} does not exist: create it or choose another -o")
 

@@ -9,7 +9,7 @@ once the stored progress has been checked against the broker (see `progress`).
 from __future__ import annotations
 
 from pipeline.ingest.message import Message
-from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord
+from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord, OtelFields
 
 LOGS_TABLE = "otel_logs"
 DEADLETTER_TABLE = "logs_deadletter"
@@ -30,6 +30,11 @@ LOG_COLUMNS = (
     "ResourceAttributes",
     "ScopeName",
     "LogAttributes",
+    "ResourceSchemaUrl",
+    "ScopeVersion",
+    "ScopeAttributes",
+    "ScopeSchemaUrl",
+    "EventName",
     "LogFormat",
     "TemplateId",
     "Template",
@@ -80,23 +85,42 @@ COORDINATES = {
 
 
 def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
-    resource = {"service.name": record.service}
-    if record.host:
-        resource["host.name"] = record.host
-    severity = int(record.severity)
+    otel = record.otel
+    if otel is None:
+        resource = {"service.name": record.service}
+        if record.host:
+            resource["host.name"] = record.host
+        severity = int(record.severity)
+        severity_text = SEVERITY_TEXT[severity]
+        otel = _NO_OTEL_FIELDS
+    else:
+        # OTLP input: the resource as sent, the service and host enrichment found added only
+        # when it had none; the producer's own severity number and text.
+        resource = otel.resource_attributes
+        if record.service and "service.name" not in resource:
+            resource = {**resource, "service.name": record.service}
+        if record.host and "host.name" not in resource:
+            resource = {**resource, "host.name": record.host}
+        severity = otel.severity_number or int(record.severity)
+        severity_text = otel.severity_text
     return (
         record.timestamp_ns,
         record.timestamp_ns // 1_000_000_000,
         record.trace_id,
         record.span_id,
         record.trace_flags,
-        SEVERITY_TEXT[severity],
+        severity_text,
         severity,
         record.service,
         record.body,
         resource,
         record.logger,
         record.attributes,
+        otel.resource_schema_url,
+        otel.scope_version,
+        otel.scope_attributes,
+        otel.scope_schema_url,
+        otel.event_name,
         record.format,
         record.template_id,
         record.template,
@@ -107,6 +131,10 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
         index,
         message.timestamp_ms,
     )
+
+
+# The OTel-only columns of a record from any other format: empty, as the exporter leaves them.
+_NO_OTEL_FIELDS = OtelFields()
 
 
 def deadletter_row(dead: DeadLetter, index: int = 0) -> Row:

@@ -24,6 +24,9 @@ LOG_ROTATE_COUNT = 5
 # about it ~10 times a second (9 MB of log an hour, idle). 16 was measured quiet with 250
 # MergeTree tables; the threads start only when needed.
 SCHEDULE_POOL_SIZE = 16
+# The disk `logweir backup` writes to (BACKUP … TO Disk('backups', name)); docker compose
+# declares the same disk in deploy/clickhouse/backups.xml.
+BACKUP_DISK = "backups"
 
 
 class ClickHouseServer:
@@ -38,6 +41,7 @@ class ClickHouseServer:
         # it, so the launcher must not write there.
         self.daemon = Daemon("clickhouse", self.directory)
         self.server_log = self.directory / "clickhouse-server.log"
+        self.backup_directory = (settings.backup_path or settings.state_dir / "backups").resolve()
 
     @property
     def url(self) -> str:
@@ -68,6 +72,7 @@ class ClickHouseServer:
                     "LOGWEIR_CLICKHOUSE_URL / LOGWEIR_CLICKHOUSE_TCP_PORT to free ports"
                 )
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
+        self.backup_directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "config.xml").write_text(self._config())
         self.daemon.spawn(
             [
@@ -118,5 +123,16 @@ class ClickHouseServer:
         <count>{LOG_ROTATE_COUNT}</count>
         <console>0</console>
     </logger>
+    <storage_configuration>
+        <disks>
+            <{BACKUP_DISK}>
+                <type>local</type>
+                <path>{escape(str(self.backup_directory))}/</path>
+            </{BACKUP_DISK}>
+        </disks>
+    </storage_configuration>
+    <backups>
+        <allowed_disk>{BACKUP_DISK}</allowed_disk>
+    </backups>
 </clickhouse>
 """

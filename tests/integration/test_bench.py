@@ -23,6 +23,15 @@ def test_small_benchmark_reports_every_figure(stack):
             assert results[shape][place] >= 0
     assert results["single_consume_only_msgs_per_s"] > 0
     assert results["insert_only_rows_per_s"] > 0
+    intake = results["intake"]
+    assert intake["events"] >= 400  # a multi-line event posted as raw lines is one per line
+    for figure in ("events_per_s", "accepted_events_per_s", "requests", "peak_rss_mb"):
+        assert intake[figure] > 0
+    for figure in ("intake_cpu_s_per_million", "cpu_s_per_million", "intake_peak_rss_mb"):
+        assert intake[figure] > 0
+    for place in ("intake_cores", "client_cores", "clickhouse_cores", "broker_cores"):
+        assert intake[place] >= 0
+    assert {"intake_vs_single", "intake_vs_batched"} <= set(results["ratios"])
     assert results["latency"]["messages"] > 0
     assert results["latency"]["p99_s"] >= results["latency"]["p50_s"] > 0
     assert set(results["parse_lines_per_s"]) >= {"json", "access", "syslog", "logfmt", "text"}

@@ -36,6 +36,11 @@ def known_row(
         {"service.name": service},
         "",
         attributes or {},
+        "",  # ResourceSchemaUrl … EventName: what only OTLP input carries
+        "",
+        {},
+        "",
+        "",
         "json",
         template,
         f"template {template}",

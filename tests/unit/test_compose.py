@@ -327,3 +327,41 @@ def test_smoke_script_is_executable_strict_bash():
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed")
     subprocess.run(["shellcheck", str(script)], check=True)
+
+
+def test_intake_runs_the_worker_image_with_valid_settings_and_a_healthcheck_on_its_port():
+    intake = service("intake")
+    assert intake["build"] == service("worker")["build"]
+    assert intake["command"] == ["intake"]  # after the image's entrypoint, `logweir`
+    env = {key: defaults(value) for key, value in environment("intake").items()}
+    fields = {f"LOGWEIR_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    with mock.patch.dict(os.environ, env, clear=True):
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.intake_tokens, "the intake refuses to start without tokens"
+    assert settings.intake_host in ("0.0.0.0", "::")
+    assert f"{settings.intake_port}:{settings.intake_port}" in intake["ports"]
+    command = " ".join(intake["healthcheck"]["test"][1:])
+    [url] = re.findall(r"https?://[^'\"\s]+", command)
+    assert (urlsplit(url).path, urlsplit(url).port) == ("/health", settings.intake_port)
+
+
+def test_clickhouse_has_the_backups_disk_of_logweir_backup_on_a_volume_of_its_own():
+    from pipeline.stack.clickhouse import BACKUP_DISK
+
+    config_d = PurePosixPath("/etc/clickhouse-server/config.d")
+    found = []
+    for source, target in mounts("clickhouse"):
+        if target.parent == config_d and source.startswith("."):
+            root = ET.parse(ROOT / source).getroot()
+            disk = root.find(f"storage_configuration/disks/{BACKUP_DISK}")
+            if disk is not None:
+                allowed = [e.text for e in root.findall("backups/allowed_disk")]
+                found.append((disk.findtext("type"), disk.findtext("path"), allowed))
+    assert len(found) == 1, f"no config.d file of clickhouse declares disk {BACKUP_DISK!r}"
+    [(kind, path, allowed)] = found
+    assert kind == "local" and allowed == [BACKUP_DISK]
+    volumes = {target: source for source, target in mounts("clickhouse")}
+    source = volumes.get(PurePosixPath(path or ""))
+    assert source in (compose().get("volumes") or {}), f"{path} is not on a named volume"
+    assert source != volumes[PurePosixPath("/var/lib/clickhouse")], "backups beside the data"
