@@ -1,6 +1,6 @@
 """`GET /v1/tail`: rows as they are stored, as Server-Sent Events, for a browser or a script.
 
-The same follower as `logweir tail` (pipeline/query/tail.py): every new row once, in order per
+The same follower as `logweir tail` (pipeline/query/tail/): every new row once, in order per
 Kafka partition, filtered by the same query parameters (`service`, `severity`, `contains`,
 `regex`, `template`, `attribute`, `since`). Each row is one event, `data: <the row as JSON>`.
 A token bound to a service reads that service only (403 if the query names another). Open

@@ -51,7 +51,7 @@ def _late(tag: str, count: int, days_ago: int, level: str = "error") -> list[tup
 
 def _check_once_in_partition_order(shown: list[Row | dict], expected: set[str]) -> None:
     """Every expected row once; each partition's rows of one day in offset order (a batch's
-    parts of two days become visible one after the other: see pipeline/query/tail.py)."""
+    parts of two days become visible one after the other: see pipeline/query/tail/)."""
     bodies = Counter(r.body if isinstance(r, Row) else r["Body"] for r in shown)
     assert {b for b, n in bodies.items() if n > 1} == set(), "rows shown twice"
     assert expected - set(bodies) == set(), f"{len(expected - set(bodies))} rows never shown"

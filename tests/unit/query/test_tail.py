@@ -17,17 +17,18 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from pipeline.query import tail
 from pipeline.query.tail import (
     Cursor,
     Filters,
     Follower,
     TailFilterError,
+    cursor,
     follow_batches,
     parse_attribute,
     parse_query,
     parse_severity,
     parse_since,
+    stream,
 )
 
 T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -70,10 +71,10 @@ def test_each_filter_is_a_fixed_fragment_with_its_value_as_a_parameter():
 
 def test_every_placeholder_of_a_poll_has_a_value():
     filters = Filters("api", 9, "a", "b", 1, (("k", "v"),))
-    sql, parameters = tail._select(tail._NEW, filters, tail._ORDER)
+    sql, parameters = cursor._select(cursor._NEW, filters, cursor._ORDER)
     parameters |= Cursor(0, 0).parameters(5) | {"limit": 1}
     assert set(re.findall(r"\{(\w+):", sql)) == set(parameters)
-    sql, parameters = tail._select(tail._HISTORY, filters, tail._ORDER)
+    sql, parameters = cursor._select(cursor._HISTORY, filters, cursor._ORDER)
     parameters |= Cursor(0, 0).parameters(0) | {"limit": 1, "window_start": T0, "window_end": T0}
     assert set(re.findall(r"\{(\w+):", sql)) <= set(parameters)
 
@@ -202,21 +203,21 @@ class FakeTable:
         assert settings == {"readonly": 1}
         if self.down:
             raise OperationalError("Error executing HTTP request: Connection refused")
-        if sql == tail._REGEX_CHECK:
+        if sql == cursor._REGEX_CHECK:
             if parameters["regex"].count("(") != parameters["regex"].count(")"):
                 raise DatabaseError(
                     "Code: 427. DB::Exception: cannot compile re2. (CANNOT_COMPILE_REGEXP)"
                 )
             return _Result([(0,)])
-        if sql == tail._FLOOR:
+        if sql == cursor._FLOOR:
             floor: dict[tuple[str, int, int], int] = {}
             for part in self.parts:
                 for r in part.rows:
                     floor[r.key] = max(floor.get(r.key, 0), r.coordinate[0])
             return _Result([(*k, o) for k, o in floor.items()])
-        if sql == tail._LAST_BLOCK:
+        if sql == cursor._LAST_BLOCK:
             return _Result([(max((p.max_block for p in self.parts), default=0),)])
-        if sql == tail._PARTS:
+        if sql == cursor._PARTS:
             after = parameters["read_through"]
             return _Result(
                 sorted(
@@ -225,9 +226,9 @@ class FakeTable:
                     if p.max_block > after
                 )
             )
-        if tail._NEW in sql:
+        if cursor._NEW in sql:
             return _Result(self._new(parameters))
-        if tail._HISTORY in sql:
+        if cursor._HISTORY in sql:
             return _Result(self._history(parameters))
         raise AssertionError(f"unexpected query {sql}")
 
@@ -419,7 +420,7 @@ def test_since_shows_history_by_time_then_live_rows_once():
 
 
 def test_follow_keeps_its_place_through_an_outage(monkeypatch):
-    monkeypatch.setattr(tail, "RETRY_SECONDS", 0)
+    monkeypatch.setattr(stream, "RETRY_SECONDS", 0)
     table = FakeTable()
     reports: list[str | None] = []
 
