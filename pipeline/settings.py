@@ -198,6 +198,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
     health_max_lag: int = Field(100_000, ge=0)
+    # `logweir worker` runs this many worker processes in the group (`--processes` overrides
+    # it); above 1 a supervisor serves /metrics and /health for all of them on metrics_port.
+    worker_processes: int = Field(1, ge=1)
 
     def to_env(self) -> dict[str, str]:
         """The LOGWEIR_* environment that reproduces these settings in a child process."""

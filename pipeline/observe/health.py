@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.ingest.consumer import IngestConsumer
 from pipeline.kafka_auth import client_options
-from pipeline.observe import telemetry
+from pipeline.observe import endpoint, telemetry
 from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings
 
@@ -175,25 +175,9 @@ class Server(Service):  # type: ignore[misc]
 
     async def on_start(self) -> None:
         self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        host, port = self.settings.metrics_host, self.settings.metrics_port
-        try:
-            await web.TCPSite(self._runner, host, port).start()
-        except OSError as exc:
-            # Ingesting matters more than being watched: keep working, but say it loudly.
-            log.error(
-                "/metrics and /health are off: %s:%d cannot be opened (%s); set "
-                "LOGWEIR_METRICS_PORT to a free port (0 turns them off)",
-                host,
-                port,
-                exc.strerror or exc,
-            )
-            return
-        log.info("metrics at http://%s:%d/metrics, health at /health", host, port)
+        self._runner = await endpoint.serve(
+            self.settings.metrics_host, self.settings.metrics_port, self._metrics, self._health
+        )
 
     async def on_stop(self) -> None:
         if self._runner is not None:

@@ -16,7 +16,7 @@ import pytest
 from pipeline.clickhouse import connect
 from pipeline.settings import Settings
 from pipeline.shipping.kafka import new_producer
-from tests.support.census import census, tagged
+from tests.support.census import census, send_each, tagged
 from tests.support.stack import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -156,7 +156,7 @@ def test_new_workers_ingest_after_every_member_was_killed(pipeline_settings: Set
             generation = [f"{name}{cycle}" for name in ("a", "b")]
             for name in generation:
                 workers.start(name)
-            asyncio.run(_send(pipeline_settings, tagged("cycle", 1000, start=sent)))
+            asyncio.run(send_each(pipeline_settings, tagged("cycle", 1000, start=sent)))
             sent += 1000
             for name in generation:
                 wait_for(
@@ -168,12 +168,3 @@ def test_new_workers_ingest_after_every_member_was_killed(pipeline_settings: Set
             _all_once(client, "cycle", sent, workers)
     finally:
         workers.stop_all()
-
-
-async def _send(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes, {})
-    await producer.start()
-    try:
-        await asyncio.gather(*[await producer.send(settings.topic_raw, v) for _, v in messages])
-    finally:
-        await producer.stop()

@@ -6,10 +6,14 @@ Kafka coordinates, so a lost or doubled event is seen whatever the pipeline beli
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import orjson
 from clickhouse_connect.driver.client import Client
+
+from pipeline.settings import Settings
+from pipeline.shipping.kafka import new_producer
 
 
 def tagged(tag: str, count: int, start: int = 0) -> list[tuple[bytes | None, bytes]]:
@@ -29,6 +33,16 @@ class Census:
     @property
     def duplicates(self) -> int:
         return self.rows - self.ids
+
+
+async def send_each(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Each message on its own to the raw topic, keys left out (so partitions round-robin)."""
+    producer = new_producer(settings.kafka_bootstrap, settings.max_message_bytes, {})
+    await producer.start()
+    try:
+        await asyncio.gather(*[await producer.send(settings.topic_raw, v) for _, v in messages])
+    finally:
+        await producer.stop()
 
 
 def census(client: Client, tag: str) -> Census:
