@@ -27,8 +27,10 @@ def test_small_benchmark_reports_every_figure(stack):
     assert intake["events"] >= 400  # a multi-line event posted as raw lines is one per line
     for figure in ("events_per_s", "accepted_events_per_s", "requests", "peak_rss_mb"):
         assert intake[figure] > 0
-    for figure in ("intake_cpu_s_per_million", "cpu_s_per_million", "intake_peak_rss_mb"):
-        assert intake[figure] > 0
+    assert intake["intake_peak_rss_mb"] > 0
+    # CPU is read from /proc in 10 ms ticks: a few requests can cost the intake less than one.
+    for figure in ("intake_cpu_s_per_million", "cpu_s_per_million"):
+        assert intake[figure] >= 0
     for place in ("intake_cores", "client_cores", "clickhouse_cores", "broker_cores"):
         assert intake[place] >= 0
     assert {"intake_vs_single", "intake_vs_batched"} <= set(results["ratios"])

@@ -93,8 +93,12 @@ def test_log_is_rotated_by_size_keeping_count_files(chatty: local.ClickHouseServ
         size = log.stat().st_size
     client.close()
     assert rotations >= 4, f"no rotation after {batches * 20} queries at trace"
+    # At most `count` archives, the newest first. Not always exactly two: when rotations come
+    # faster than the server compresses (trace level on a loaded host), its purge can take an
+    # archive still being renamed (seen: only .0.gz left after four rotations).
     archives = sorted(p.name for p in log.parent.glob(log.name + ".*"))
-    assert archives == [log.name + ".0.gz", log.name + ".1.gz"]  # older ones deleted
+    assert archives[0] == log.name + ".0.gz"
+    assert set(archives) <= {log.name + ".0.gz", log.name + ".1.gz"}  # older ones deleted
     assert log.stat().st_size < 100 * 1024 + 10_000  # one line past the size at most
     rotated = gzip.decompress((log.parent / archives[0]).read_bytes()).decode(errors="replace")
     assert "<Trace>" in rotated and "query-text-" in rotated
