@@ -8,17 +8,9 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.filesize import decimal
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
-from pipeline.cli.output import console
+from pipeline.cli.output import byte_progress, console
 from pipeline.settings import Settings
 
 app = typer.Typer(help="Back up the logweir database with ClickHouse's BACKUP; list backups.")
@@ -150,17 +142,8 @@ def _follow(what: str, action: Callable[[Callable[[int, int], None]], Result]) -
 
 @contextmanager
 def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        # Not on a pipe or a log file: it would leave an empty line there.
-        disable=not console.is_terminal,
-    )
+    # Not on a pipe or a log file: it would leave an empty line there.
+    bars = byte_progress(disable=not console.is_terminal)
     task = bars.add_task(what, total=None)
 
     def advance(done: int, total: int) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,4 +31,19 @@ def progress() -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+    )
+
+
+def byte_progress(disable: bool = False) -> Progress:
+    """The bar of a task counted in bytes (publishing a file, a backup or restore), gone once
+    done; each task's description is its label."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
     )

@@ -9,16 +9,8 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 
-from pipeline.cli.output import console
+from pipeline.cli.output import byte_progress, console
 from pipeline.settings import Settings
 
 # Lines sent before waiting for the broker's acks: bounds memory, keeps the pipe full.
@@ -47,17 +39,9 @@ def produce(
     total = source.stat().st_size if source else None
     with (
         handle,
-        Progress(
-            TextColumn("publishing to " + topic),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bars,
+        byte_progress() as bars,
     ):
-        task = bars.add_task("", total=total)
+        task = bars.add_task("publishing to " + topic, total=total)
         count = asyncio.run(
             _send(settings, topic, key, headers, handle, lambda n: bars.advance(task, n))
         )
