@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# How often a commit that has not returned looks whether its partitions still exist.
+_COMMIT_CHECK_SECONDS = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Written:
@@ -291,10 +294,42 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                 self._discarded(messages)
                 return
             try:
-                await self.consumer.commit(ends)
+                await self._commit(ends)
             except (CommitFailedError, KafkaError) as exc:
                 # The rows are stored; a replay of this batch is skipped by the sink's marks.
                 log.warning(
                     "offset commit failed (%s): the batch will be read again and skipped",
                     first_line(exc, 200),
                 )
+
+    async def _commit(self, ends: dict[TopicPartition, int]) -> None:
+        """Commit `ends`, giving up the partitions whose topic has gone meanwhile.
+
+        aiokafka retries a commit that the broker refuses with UnknownTopicOrPartition until
+        the topic exists again, and the revoke that follows a deletion waits for this write
+        to end: the worker would hang until someone re-created the topic. The given-up rows
+        are stored and their marks skip a replay; a new incarnation is read from its start."""
+        assert self.consumer is not None
+        while ends:
+            commit = asyncio.ensure_future(self.consumer.commit(ends))
+            gone: set[TopicPartition] = set()
+            while not gone:
+                done, _ = await asyncio.wait({commit}, timeout=_COMMIT_CHECK_SECONDS)
+                if done:
+                    commit.result()
+                    return
+                gone = {tp for tp in ends if tp.partition not in self._partitions_of(tp.topic)}
+            commit.cancel()
+            await asyncio.wait({commit})
+            if not commit.cancelled() and commit.exception() is None:
+                return  # it went through just before the cancel
+            log.warning(
+                "offset commit given up for %s: no longer in the broker's metadata (topic "
+                "deleted); the rows are stored",
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(gone)),
+            )
+            ends = {tp: offset for tp, offset in ends.items() if tp not in gone}
+
+    def _partitions_of(self, topic: str) -> set[int]:
+        assert self.consumer is not None
+        return self.consumer.partitions_for_topic(topic) or set()

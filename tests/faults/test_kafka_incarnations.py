@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
+from pipeline.ingest.consumer import IngestConsumer, Written
 from pipeline.ingest.partitions import BrokerPartitions
 from pipeline.ops import migrations
 from pipeline.settings import Settings
@@ -196,3 +197,36 @@ def test_checking_a_stored_offset_leaves_a_deleted_topic_deleted(pipeline_settin
     timestamp, exists = run(scenario())
     assert timestamp is not None
     assert not exists
+
+
+def test_a_commit_for_a_deleted_topic_is_given_up_and_the_partitions_let_go(pipeline_settings):
+    """The topic is deleted while a batch from it is being written. The commit that follows
+    can never succeed (aiokafka would retry it until the topic came back), and the revoke
+    waits for the write: the consumer must give the commit up, so that its assignment empties
+    and it can stop."""
+    settings = pipeline_settings
+    run(_send(settings, 1, b"one message"))
+    assignments: list[frozenset[tuple[str, int]]] = []
+
+    async def delete_while_writing(batch: list, _: object) -> Written:  # type: ignore[type-arg]
+        await delete_topics(settings.kafka_bootstrap, [settings.topic_raw])
+        return Written()
+
+    async def scenario() -> None:
+        consumer: IngestConsumer[list] = IngestConsumer(  # type: ignore[type-arg]
+            settings, list, delete_while_writing, assignments.append
+        )
+        await consumer.start()
+        try:
+            for _ in range(300):
+                if assignments and not assignments[-1] and not consumer.batch_lock.locked():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await asyncio.wait_for(consumer.stop(), 30)
+
+    run(scenario())
+    partitions = range(settings.topic_partitions)
+    assert assignments[0] == frozenset((settings.topic_raw, p) for p in partitions)
+    assert assignments[-1] == frozenset()
+    assert not run(_topic_exists(settings))
