@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +97,10 @@ def test_log_is_rotated_by_size_keeping_count_files(chatty: local.ClickHouseServ
     # At most `count` archives, the newest first. Not always exactly two: when rotations come
     # faster than the server compresses (trace level on a loaded host), its purge can take an
     # archive still being renamed (seen: only .0.gz left after four rotations).
+    # The newest archive is compressed in the server's background: `.0` until it is done.
+    deadline = time.monotonic() + 60
+    while (log.parent / (log.name + ".0")).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
     archives = sorted(p.name for p in log.parent.glob(log.name + ".*"))
     assert archives[0] == log.name + ".0.gz"
     assert set(archives) <= {log.name + ".0.gz", log.name + ".1.gz"}  # older ones deleted

@@ -122,7 +122,7 @@ def test_logweir_tail_shows_history_then_new_rows_with_a_filter(
     asyncio.run(produce(pipeline_settings, before, spread=True))
     # Stored before the tail starts: shown by --since, from history, not live.
     wait_for(lambda: census(clickhouse, tag).ids >= 750, DEADLINE, "the rows before", worker)
-    env = {**os.environ, **pipeline_settings.to_env()}
+    env = {**os.environ, **pipeline_settings.to_env(), "PYTHONFAULTHANDLER": "1"}
     args = ["tail", "--contains", tag, "--severity", "error", "--since", start, "--format", "json"]
     tail = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", *args],
@@ -146,10 +146,8 @@ def test_logweir_tail_shows_history_then_new_rows_with_a_filter(
             time.sleep(0.5)
         time.sleep(2)
     finally:
-        tail.send_signal(signal.SIGINT)
-        code = tail.wait(timeout=60)
+        code, stderr = _interrupt(tail)
         reader.join(timeout=30)
-    stderr = tail.stderr.read() if tail.stderr else ""
     assert code == 0 and "Traceback" not in stderr, stderr
     assert {d["SeverityText"] for d in lines} == {"ERROR"}
     _check_once_in_partition_order(lines, expected)
@@ -159,7 +157,7 @@ def test_logweir_tail_says_in_one_line_that_clickhouse_is_unreachable_and_keeps_
     settings = Settings(clickhouse_url="http://127.0.0.1:1")
     tail = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "tail"],
-        env={**os.environ, **settings.to_env()},
+        env={**os.environ, **settings.to_env(), "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -169,9 +167,25 @@ def test_logweir_tail_says_in_one_line_that_clickhouse_is_unreachable_and_keeps_
         assert first.startswith("error: ClickHouse at http://127.0.0.1:1 is not answering"), first
         assert tail.poll() is None, "tail gave up instead of retrying"
     finally:
-        tail.send_signal(signal.SIGINT)
+        code, stderr = _interrupt(tail)
+    assert code == 0, stderr
+
+
+def _interrupt(tail: subprocess.Popen[str]) -> tuple[int, str]:
+    """Ctrl-C, as a user ends a tail: its exit code and what it wrote to stderr. A tail that
+    does not end within a minute (seen twice on a loaded host, not reproduced) is aborted so
+    that faulthandler (PYTHONFAULTHANDLER, set where it starts) prints where each thread was."""
+    tail.send_signal(signal.SIGINT)
+    try:
         code = tail.wait(timeout=60)
-    assert code == 0
+    except subprocess.TimeoutExpired:
+        tail.send_signal(signal.SIGABRT)
+        tail.wait(timeout=30)
+        stderr = tail.stderr.read() if tail.stderr else ""
+        raise AssertionError(
+            f"the tail did not end on Ctrl-C within 60 s; stderr:\n{stderr}"
+        ) from None
+    return code, tail.stderr.read() if tail.stderr else ""
 
 
 def _sse_handler(settings: Settings):  # type: ignore[no-untyped-def]
