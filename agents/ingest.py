@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import faust
 
-from pipeline.ingest.batch import Batch, BatchWriter, prepare
+from pipeline.ingest.batch import Batch, BatchWriter
+from pipeline.ingest.columnar import prepare_step
 from pipeline.ingest.consumer import IngestConsumer
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.observe.telemetry import IngestCounters
@@ -22,5 +21,6 @@ def build(app: faust.App, settings: Settings, sink: ClickHouseSink) -> IngestCon
         await deadletters.send(key=key, value=value)
 
     writer = BatchWriter(sink, publish, IngestCounters())
-    prepare_batch = partial(prepare, Ingestor(settings))
+    # The prepare step LOGWEIR_INGEST_PATH names (columnar or record by record).
+    prepare_batch = prepare_step(settings, Ingestor(settings))
     return IngestConsumer(settings, prepare_batch, writer.write, sink.forget_progress)

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     # reports (log line, /health) owning no partition for longer than this.
     ingest_metadata_refresh_seconds: float = Field(5.0, gt=0)
     ingest_join_seconds: float = Field(20.0, gt=0)
+    # How a fetched batch becomes rows: "columnar" parses the common formats a format group at
+    # a time (pipeline/ingest/columnar.py), the rest of the batch record by record;
+    # "per_record" takes every message through the record-by-record path (the bench compares
+    # the two). Both store the same rows.
+    ingest_path: Literal["columnar", "per_record"] = "columnar"
 
     # Consumer-group timing of the worker's Kafka clients (the ingest consumer and the Faust
     # app): a member that stops heart-beating is evicted after the session timeout, and a

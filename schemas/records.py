@@ -1,4 +1,5 @@
-"""LogRecord (one parsed log event) and DeadLetter (an input that could not become one)."""
+"""LogRecord (one parsed log event), LogColumns (many, as columns) and DeadLetter (an input that
+could not become one)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,35 @@ class LogRecord:
     flags: list[str] = field(default_factory=list)
     # Set by the otlp format only: the OTel fields other formats do not have.
     otel: OtelFields | None = None
+
+
+@dataclass(slots=True)
+class LogColumns:
+    """Many log events as columns, one list per LogRecord field (the columnar prepare step,
+    pipeline/ingest/columnar.py), and per row what enrichment reads of its Kafka message."""
+
+    timestamp_ns: list[int] = field(default_factory=list)
+    severity: list[Severity] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    service: list[str] = field(default_factory=list)
+    host: list[str] = field(default_factory=list)
+    logger: list[str] = field(default_factory=list)
+    trace_id: list[str] = field(default_factory=list)
+    span_id: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    attributes: list[dict[str, str]] = field(default_factory=list)
+    flags: list[list[str]] = field(default_factory=list)
+    format: list[str] = field(default_factory=list)
+    trace_flags: list[int] = field(default_factory=list)
+    otel: list[OtelFields | None] = field(default_factory=list)
+    template_id: list[int] = field(default_factory=list)
+    template: list[str] = field(default_factory=list)
+    # The message's: Kafka timestamp, key, headers, and the service of a `<raw topic>.<service>`
+    # topic ("" for others).
+    kafka_ms: list[int] = field(default_factory=list)
+    key: list[bytes | None] = field(default_factory=list)
+    headers: list[dict[str, bytes]] = field(default_factory=list)
+    topic_suffix: list[str] = field(default_factory=list)
 
 
 class DeadLetter(BaseModel):

@@ -1,5 +1,5 @@
 """`logweir bench`: end-to-end throughput (Kafka and HTTP intake), ceilings, a naive baseline,
-latency, parse rates."""
+the worker's CPU per event on each ingest path (columnar, per record), latency, parse rates."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def run(
         "events": events,
         "partitions": base.topic_partitions,
         "batch_size": base.sink_batch_messages,
+        # The worker's prepare step in every run but the other path's in `single_by_path`.
+        "ingest_path": base.ingest_path,
     }
     single = corpus.build("single", events)
     batched = corpus.build("batched", events)
@@ -31,13 +33,17 @@ def run(
     step("parse rates, one core")
     results["parse_lines_per_s"] = {k: round(v) for k, v in parse_rates.measure(0.5).items()}
 
+    paths: dict[str, measure.Drain] = {}
     for shape, data in (("single", single), ("batched", batched)):
         settings = _scratch(base, shape)
         step(f"{shape}: producing {data.events} events in {len(data.messages)} messages")
         results[f"{shape}_produce_msgs_per_s"] = round(measure.publish(settings, data))
-        step(f"{shape}: one worker, end to end")
+        step(f"{shape}: one worker, end to end, {settings.ingest_path} ingest path")
         drained = measure.drain(settings, data.events, measure.WORKER)
         results[shape] = _drain(drained)
+        if shape == "single":
+            paths = _both_paths(settings, data, drained, step)
+            results["single_by_path"] = {path: _drain(d) for path, d in paths.items()}
         step(f"{shape}: aiokafka consume-only ceiling")
         results[f"{shape}_consume_only_msgs_per_s"] = round(
             measure.consume_only(settings, len(data.messages))
@@ -86,6 +92,10 @@ def run(
 
     single_rate = results["single"]["events_per_s"]  # type: ignore[index]
     results["ratios"] = {
+        # Worker CPU per event, one event per message (issue 18 asks for at most 1/3).
+        "columnar_vs_per_record_cpu_per_event": _ratio(
+            paths["columnar"].cpu_per_million, paths["per_record"].cpu_per_million
+        ),
         "single_vs_consume_only": round(single_rate / results["single_consume_only_msgs_per_s"], 2),  # type: ignore[operator]
         "single_vs_naive": round(single_rate / results["naive"]["events_per_s"], 2),  # type: ignore[index]
         "two_workers_vs_one": round(results["two_workers"]["events_per_s"] / single_rate, 2),  # type: ignore[index]
@@ -99,10 +109,47 @@ def run(
     return results
 
 
+_OTHER_PATH = {"columnar": "per_record", "per_record": "columnar"}
+
+
 def _scratch(base: Settings, name: str) -> Settings:
     settings = base.scratch(f"bench-{name}-")
     measure.prepare(settings)
     return settings
+
+
+def _both_paths(
+    settings: Settings, data: corpus.Corpus, drained: measure.Drain, step: Step
+) -> dict[str, measure.Drain]:
+    """`drained` (the one-worker drain on `settings.ingest_path`) beside a drain of the same
+    topic by a worker on the other ingest path (issue 18: the worker's CPU per event on each,
+    in the same run).
+
+    The second worker reads the topic already produced (no second produce) into a database
+    and consumer groups of its own, right after the first, so the host's drift weighs little
+    between the two."""
+    other = _OTHER_PATH[settings.ingest_path]
+    copy = settings.scratch(
+        f"bench-{data.shape}-{other}-",
+        topic_raw=settings.topic_raw,
+        topic_deadletter=settings.topic_deadletter,
+        topic_alerts=settings.topic_alerts,
+        ingest_path=other,
+    )
+    measure.prepare(copy)  # the topics exist already: only the schema is made
+    step(f"{data.shape}: one worker, end to end, {other} ingest path")
+    try:
+        return {
+            settings.ingest_path: drained,
+            other: measure.drain(copy, data.events, measure.WORKER),
+        }
+    finally:
+        measure.drop_database(copy)  # the topics are dropped with `settings`
+
+
+def _ratio(a: float, b: float) -> float | None:
+    """a / b to two places; None when b is nothing (CPU is read in 10 ms ticks)."""
+    return round(a / b, 2) if b > 0 else None
 
 
 def _drain(d: measure.Drain) -> dict[str, float]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiokafka.structs import ConsumerRecord
+
 from pipeline.bench.sample import SampleTraffic
 
 # A shipper-style message: this many newline-delimited events, sent with `framing: lines`.
@@ -17,6 +19,27 @@ class Corpus:
     headers: list[tuple[str, bytes]]
     events: int
     bytes: int
+
+    def records(self, topic: str, timestamp_ms: int) -> list[ConsumerRecord[bytes, bytes]]:
+        """The messages as the Kafka client hands them to the worker's prepare step: on
+        partition 0 of `topic`, offsets from 0, create time `timestamp_ms`."""
+        headers = tuple(self.headers)
+        return [
+            ConsumerRecord(
+                topic,
+                0,
+                offset,
+                timestamp_ms,
+                0,
+                key,
+                value,
+                None,
+                len(key) if key is not None else -1,
+                len(value),
+                headers,
+            )
+            for offset, (key, value) in enumerate(self.messages)
+        ]
 
 
 def build(shape: str, events: int, seed: int = 11) -> Corpus:

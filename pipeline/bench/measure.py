@@ -16,11 +16,12 @@ from pipeline.bench.corpus import Corpus
 from pipeline.bench.producer import produce
 from pipeline.clickhouse import connect
 from pipeline.errors import LogweirError
-from pipeline.ingest.batch import Batch
+from pipeline.ingest.columnar import prepare_step
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.ops import migrations
 from pipeline.settings import Settings
 from pipeline.sink import LOG_COLUMNS
+from pipeline.sink.tables import Row
 from pipeline.stack.broker import Broker, create_topics, delete_topics
 from pipeline.stack.child import Child
 from pipeline.stack.clickhouse import ClickHouseServer
@@ -47,10 +48,14 @@ def prepare(settings: Settings) -> None:
 def drop(settings: Settings) -> None:
     """Remove a measurement's database and topics (the local broker keeps messages in memory:
     a benchmark run left ~1 GB behind before its topics were deleted)."""
+    drop_database(settings)
+    asyncio.run(delete_topics(settings.kafka_bootstrap, settings.topics))
+
+
+def drop_database(settings: Settings) -> None:
     connect(settings, database="").command(
         f"DROP DATABASE IF EXISTS `{settings.clickhouse_database}`"
     )
-    asyncio.run(delete_topics(settings.kafka_bootstrap, settings.topics))
 
 
 def publish(settings: Settings, corpus: Corpus) -> float:
@@ -182,16 +187,7 @@ def consume_only(settings: Settings, expected: int) -> float:
 
 def insert_only(settings: Settings, corpus: Corpus) -> float:
     """Rows per second ClickHouse takes for the same rows, parsed beforehand, in sink batches."""
-    ingestor = Ingestor(settings)
-    batch = Batch()
-    for offset, (key, value) in enumerate(corpus.messages):
-        batch.add(
-            ingestor,
-            ingestor.message(
-                settings.topic_raw, 0, offset, int(time.time() * 1000), value, key, corpus.headers
-            ),
-        )
-    rows = batch.log_rows
+    rows = prepared_rows(settings, corpus)
     client = connect(settings, inserts=True)
     size = settings.sink_batch_messages
     # The sink's insert call: column-oriented, types given, encoded by the compiled encoder.
@@ -207,6 +203,18 @@ def insert_only(settings: Settings, corpus: Corpus) -> float:
             column_oriented=True,
         )
     return len(rows) / (time.perf_counter() - started)
+
+
+def prepared_rows(settings: Settings, corpus: Corpus) -> list[Row]:
+    """The corpus's otel_logs rows, made by the prepare step the worker runs
+    (`settings.ingest_path`) over its Kafka records, a sink batch at a time."""
+    step = prepare_step(settings, Ingestor(settings))
+    records = corpus.records(settings.topic_raw, int(time.time() * 1000))
+    size = settings.sink_batch_messages
+    rows: list[Row] = []
+    for i in range(0, len(records), size):
+        rows.extend(step(records[i : i + size]).log_rows)
+    return rows
 
 
 def stored_rows(client) -> int:  # type: ignore[no-untyped-def]

@@ -70,6 +70,11 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
             f"{d['worker_cores']} / {d['clickhouse_cores']} / {d['broker_cores']}"
             f" / {d['other_processes_cores']}",
         )
+    for path, d in r.get("single_by_path", {}).items():
+        table.add_row(
+            f"single, {path} ingest path: events/s, worker CPU s per million",
+            f"{d['events_per_s']:,}, {d['cpu_s_per_million']} s",
+        )
     table.add_row(
         "single: consume-only ceiling (msgs/s)", f"{r['single_consume_only_msgs_per_s']:,}"
     )

@@ -1,16 +1,20 @@
-"""The built-in enrichers: time, skew, retention, service, host, truncate, template."""
+"""The built-in enrichers: time, skew, retention, service, host, truncate, template.
+
+Each has a record form and a column form (for the columnar prepare step); both make the same
+rows, which tests/unit/ingest/test_columnar_identity.py checks over real-world input.
+"""
 
 from __future__ import annotations
 
 from pipeline.clickhouse import connect
 from pipeline.enrich.miner import Miner
-from pipeline.enrich.registry import Enricher, enricher, enricher_from_settings
+from pipeline.enrich.registry import Enrichment, enricher, enricher_from_settings
 from pipeline.enrich.store import TemplateSync
 from pipeline.enrich.templates import Templates
 from pipeline.ingest.message import Message
 from pipeline.ops.retention import days_by_range
 from pipeline.settings import Settings
-from schemas.records import LogRecord
+from schemas.records import LogColumns, LogRecord
 
 UNKNOWN_SERVICE = "unknown"
 
@@ -18,7 +22,19 @@ UNKNOWN_SERVICE = "unknown"
 MAX_TIMESTAMP_NS = 9_200_000_000_000_000_000
 
 
-@enricher("time")
+def fill_time_columns(rows: LogColumns) -> None:
+    times, flags, kafka_ms = rows.timestamp_ns, rows.flags, rows.kafka_ms
+    for i, ns in enumerate(times):
+        if ns <= 0:
+            times[i] = kafka_ms[i] * 1_000_000
+            flags[i].append("time_missing")
+        elif ns > MAX_TIMESTAMP_NS:
+            rows.attributes[i]["logweir.time_out_of_range"] = str(ns)
+            times[i] = kafka_ms[i] * 1_000_000
+            flags[i].append("time_out_of_range")
+
+
+@enricher("time", columns=fill_time_columns)
 def fill_time(record: LogRecord, message: Message) -> None:
     """A record with no readable (or storable) time takes the Kafka message time, and says so."""
     if record.timestamp_ns <= 0:
@@ -31,7 +47,7 @@ def fill_time(record: LogRecord, message: Message) -> None:
 
 
 @enricher_from_settings("skew")
-def flag_skew(settings: Settings) -> Enricher:
+def flag_skew(settings: Settings) -> Enrichment:
     """Flag (not change) event times far ahead of or behind the Kafka time."""
     future_ns = int(settings.max_future_skew_seconds * 1e9)
     past_ns = int(settings.max_past_skew_seconds * 1e9)
@@ -43,11 +59,20 @@ def flag_skew(settings: Settings) -> Enricher:
         elif -skew > past_ns:
             record.flags.append("time_past")
 
-    return enrich
+    def enrich_columns(rows: LogColumns) -> None:
+        flags, kafka_ms = rows.flags, rows.kafka_ms
+        for i, ns in enumerate(rows.timestamp_ns):
+            skew = ns - kafka_ms[i] * 1_000_000
+            if skew > future_ns:
+                flags[i].append("time_future")
+            elif -skew > past_ns:
+                flags[i].append("time_past")
+
+    return Enrichment(enrich, enrich_columns)
 
 
 @enricher_from_settings("retention")
-def keep_within_retention(settings: Settings) -> Enricher:
+def keep_within_retention(settings: Settings) -> Enrichment:
     """A record older than its severity's retention would be deleted by the table's TTL on
     arrival, unseen: it is stored at the Kafka time instead, its own time kept as an attribute
     and the record flagged `time_expired`."""
@@ -68,10 +93,39 @@ def keep_within_retention(settings: Settings) -> Enricher:
             record.timestamp_ns = kafka_ns
             record.flags.append("time_expired")
 
-    return enrich
+    def enrich_columns(rows: LogColumns) -> None:
+        times, severities, kafka_ms = rows.timestamp_ns, rows.severity, rows.kafka_ms
+        for i, ns in enumerate(times):
+            kafka_ns = kafka_ms[i] * 1_000_000
+            keep_ns = default_ns
+            for lo, hi, days_ns in by_severity:
+                if lo <= severities[i] <= hi:
+                    keep_ns = days_ns
+                    break
+            if ns < kafka_ns - keep_ns:
+                rows.attributes[i]["logweir.original_time_ns"] = str(ns)
+                times[i] = kafka_ns
+                rows.flags[i].append("time_expired")
+
+    return Enrichment(enrich, enrich_columns)
 
 
-@enricher("service")
+def fill_service_columns(rows: LogColumns) -> None:
+    services = rows.service
+    for i, service in enumerate(services):
+        if service:
+            continue
+        header = rows.headers[i].get("service")
+        key = rows.key[i]
+        if header:
+            services[i] = header.decode("utf-8", "replace")
+        elif key:
+            services[i] = key.decode("utf-8", "replace")
+        else:
+            services[i] = rows.topic_suffix[i] or UNKNOWN_SERVICE
+
+
+@enricher("service", columns=fill_service_columns)
 def fill_service(record: LogRecord, message: Message) -> None:
     """Service from the record, else the `service` header, the key, or `<raw topic>.<service>`."""
     if record.service:
@@ -87,7 +141,16 @@ def fill_service(record: LogRecord, message: Message) -> None:
         record.service = UNKNOWN_SERVICE
 
 
-@enricher("host")
+def fill_host_columns(rows: LogColumns) -> None:
+    hosts = rows.host
+    for i, host in enumerate(hosts):
+        if not host:
+            header = rows.headers[i].get("host")
+            if header:
+                hosts[i] = header.decode("utf-8", "replace")
+
+
+@enricher("host", columns=fill_host_columns)
 def fill_host(record: LogRecord, message: Message) -> None:
     """Host from the record, else the `host` header."""
     if not record.host:
@@ -97,7 +160,7 @@ def fill_host(record: LogRecord, message: Message) -> None:
 
 
 @enricher_from_settings("truncate")
-def truncate_body(settings: Settings) -> Enricher:
+def truncate_body(settings: Settings) -> Enrichment:
     """Cut a body longer than max_body_bytes (UTF-8) at a character boundary, flagged with its
     size."""
     max_bytes = settings.max_body_bytes
@@ -113,11 +176,23 @@ def truncate_body(settings: Settings) -> Enricher:
         record.flags.append("truncated")
         record.attributes["logweir.original_bytes"] = str(len(encoded))
 
-    return enrich
+    def enrich_columns(rows: LogColumns) -> None:
+        bodies = rows.body
+        for i, body in enumerate(bodies):
+            if len(body) * 4 <= max_bytes:
+                continue
+            encoded = body.encode("utf-8", "replace")
+            if len(encoded) <= max_bytes:
+                continue
+            bodies[i] = encoded[:max_bytes].decode("utf-8", "ignore")
+            rows.flags[i].append("truncated")
+            rows.attributes[i]["logweir.original_bytes"] = str(len(encoded))
+
+    return Enrichment(enrich, enrich_columns)
 
 
 @enricher_from_settings("template")
-def template_enricher(settings: Settings) -> Enricher:
+def template_enricher(settings: Settings) -> Enrichment:
     """TemplateId and template of the body: masked, then mined (see templates), with what is
     learnt shared with the other workers through ClickHouse (see store)."""
     mined = Templates(Miner(settings.template_similarity, settings.template_max_clusters))
@@ -127,7 +202,13 @@ def template_enricher(settings: Settings) -> Enricher:
         def enrich_alone(record: LogRecord, _message: Message) -> None:
             record.template_id, record.template = template_of(record.body, record.logger)
 
-        return enrich_alone
+        def enrich_columns_alone(rows: LogColumns) -> None:
+            pairs = zip(rows.body, rows.logger, strict=True)
+            found = [template_of(body, logger) for body, logger in pairs]
+            rows.template_id = [template_id for template_id, _ in found]
+            rows.template = [template for _, template in found]
+
+        return Enrichment(enrich_alone, enrich_columns_alone)
     sync = TemplateSync(
         mined,
         lambda: connect(settings),
@@ -140,4 +221,17 @@ def template_enricher(settings: Settings) -> Enricher:
             sync.apply()
         record.template_id, record.template = template_of(record.body, record.logger)
 
-    return enrich
+    def enrich_columns(rows: LogColumns) -> None:
+        # What other workers learnt is applied between rows, as the record form does: the
+        # rows are in offset order, and an id depends on what the miner knew at that row.
+        ids, templates = rows.template_id, rows.template
+        ids.clear()
+        templates.clear()
+        for body, logger in zip(rows.body, rows.logger, strict=True):
+            if sync.inbox is not None:
+                sync.apply()
+            template_id, template = template_of(body, logger)
+            ids.append(template_id)
+            templates.append(template)
+
+    return Enrichment(enrich, enrich_columns)

@@ -2,33 +2,47 @@
 
 An enricher is `(LogRecord, Message) -> None` and fills or fixes one aspect of the record in
 place. One that needs settings registers a factory `(Settings) -> Enricher`, called once when
-the chain is built. Every module of `pipeline/enrich/` is imported before names are looked up,
-so a new enricher is one module with a decorated function; LOGWEIR_ENRICHERS picks the ones
-that run, in order.
+the chain is built. An enricher may also have a column form, `(LogColumns) -> None`, doing
+the same to every row of a batch (a factory then returns an `Enrichment` holding both); the
+columnar prepare step runs only when every enricher of the chain has one. Every module of
+`pipeline/enrich/` is imported before names are looked up, so a new enricher is one module
+with a decorated function; LOGWEIR_ENRICHERS picks the ones that run, in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from pipeline.errors import SettingsError
 from pipeline.ingest.message import Message
 from pipeline.plugins import import_all
 from pipeline.settings import Settings
-from schemas.records import LogRecord
+from schemas.records import LogColumns, LogRecord
 
 Enricher = Callable[[LogRecord, Message], None]
-Factory = Callable[[Settings], Enricher]
+ColumnEnricher = Callable[[LogColumns], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    """An enricher as built for a worker: its record form and its column form, if any."""
+
+    record: Enricher
+    columns: ColumnEnricher | None = None
+
+
+Factory = Callable[[Settings], Enricher | Enrichment]
 
 _FACTORIES: dict[str, Factory] = {}
 _loaded = False
 
 
-def enricher(name: str) -> Callable[[Enricher], Enricher]:
-    """Register an enricher that needs no settings under `name`."""
+def enricher(name: str, columns: ColumnEnricher | None = None) -> Callable[[Enricher], Enricher]:
+    """Register an enricher that needs no settings under `name`, with its column form."""
 
     def register(enrich: Enricher) -> Enricher:
-        _add(name, lambda _settings: enrich)
+        _add(name, lambda _settings: Enrichment(enrich, columns))
         return enrich
 
     return register
@@ -66,10 +80,11 @@ def check(chosen: Iterable[str]) -> None:
             )
 
 
-def chain(settings: Settings) -> list[Enricher]:
+def chain(settings: Settings) -> list[Enrichment]:
     """The enrichers named in `Settings.enrichers`, built in that order."""
     check(settings.enrichers)
-    return [_FACTORIES[name](settings) for name in settings.enrichers]
+    built = (_FACTORIES[name](settings) for name in settings.enrichers)
+    return [e if isinstance(e, Enrichment) else Enrichment(e) for e in built]
 
 
 def _load() -> None:

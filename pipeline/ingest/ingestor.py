@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pipeline import parsing
 from pipeline.enrich import registry as enrichers
+from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import SettingsError
 from pipeline.ingest.message import Message
 from pipeline.parsing import user_formats
@@ -34,14 +35,21 @@ class Ingestor:
         self._raw_topic_prefix = f"{settings.topic_raw}."
         self._topic_suffixes: dict[str, str] = {}
         self._framing = settings.framing
-        self._topic_formats = settings.topic_formats
+        self.topic_formats = settings.topic_formats
         # Plug-in names are checked here at start-up, like hooks (not in Settings, which the
         # enricher registry imports). Formats are loaded now rather than in the first batch.
         formats = parsing.load()
         user_formats.install(settings.formats_file, formats)  # LOGWEIR_FORMATS_FILE
-        for topic, name in self._topic_formats.items():
+        for topic, name in self.topic_formats.items():
             formats.check(name, f"LOGWEIR_TOPIC_FORMATS[{topic!r}]")
-        self._enrichers = enrichers.chain(settings)
+        chain = enrichers.chain(settings)
+        self._enrichers = [e.record for e in chain]
+        # The chain's column forms when the columnar prepare step can take this worker's
+        # batches: each enricher has one, and no hook needs to see each record.
+        column_forms = [e.columns for e in chain]
+        self.column_enrichers: list[ColumnEnricher] | None = (
+            None if settings.hooks or None in column_forms else column_forms  # type: ignore[assignment]
+        )
         self._hooks = [(name, load_hook(name)) for name in settings.hooks]
 
     def message(
@@ -59,11 +67,7 @@ class Ingestor:
         # isinstance checks against ABCs and no string work.
         suffix = self._topic_suffixes.get(topic)
         if suffix is None:
-            suffix = self._topic_suffixes[topic] = (
-                topic.removeprefix(self._raw_topic_prefix)
-                if topic.startswith(self._raw_topic_prefix)
-                else ""
-            )
+            suffix = self.topic_suffix(topic)
         fields: dict[str, bytes] = {}
         if headers:
             items: Iterable[tuple[str, bytes | None]] = (
@@ -72,48 +76,60 @@ class Ingestor:
             fields = {str(k): bytes(v or b"") for k, v in items}
         return Message(topic, partition, offset, timestamp_ms, value or b"", key, fields, suffix)
 
+    def topic_suffix(self, topic: str) -> str:
+        """The service of a `<raw topic>.<service>` topic, "" for any other."""
+        suffix = self._topic_suffixes.get(topic)
+        if suffix is None:
+            suffix = self._topic_suffixes[topic] = (
+                topic.removeprefix(self._raw_topic_prefix)
+                if topic.startswith(self._raw_topic_prefix)
+                else ""
+            )
+        return suffix
+
     def process(self, message: Message) -> list[Outcome]:
         """One outcome per event in the message, in order (index = position in the list)."""
+        lines, fmt = self._split(message)
+        if isinstance(lines, DeadLetter):
+            return [lines]
+        return [self._one(message, line, fmt) for line in lines]
+
+    def parse(self, message: Message) -> list[LogRecord | DeadLetter]:
+        """`process` without the enrichers and hooks: the columnar prepare step enriches
+        these records with every other row of its batch."""
+        lines, fmt = self._split(message)
+        if isinstance(lines, DeadLetter):
+            return [lines]
+        return [self._parse(message, line, fmt) for line in lines]
+
+    def _split(self, message: Message) -> tuple[list[bytes] | DeadLetter, str | None]:
+        """The message's events (framing) and its forced format, or why it has none."""
         value = message.value.strip()
         if not value:
-            return [self._dead(message, "empty", "the message has no content")]
+            return self._dead(message, "empty", "the message has no content"), None
         header = message.headers.get("framing")
         framing = header.decode("ascii", "replace") if header else self._framing
         if framing not in ("auto", "message", "lines"):
-            return [
-                self._dead(
-                    message,
-                    "bad_framing_header",
-                    f"framing header {framing!r}: one of auto, message, lines",
-                )
-            ]
+            detail = f"framing header {framing!r}: one of auto, message, lines"
+            return self._dead(message, "bad_framing_header", detail), None
         forced = message.headers.get("format")
-        fmt = (
-            forced.decode("ascii", "replace") if forced else self._topic_formats.get(message.topic)
-        )
+        fmt = forced.decode("ascii", "replace") if forced else self.topic_formats.get(message.topic)
         if framing == "lines" or (framing == "auto" and _is_ndjson(value)):
-            lines = [line for line in (ln.strip() for ln in value.split(b"\n")) if line]
-        else:
-            lines = [value]
-        return [self._one(message, line, fmt) for line in lines]
+            return [line for line in (ln.strip() for ln in value.split(b"\n")) if line], fmt
+        return [value], fmt
 
     def _one(self, message: Message, line: bytes, fmt: str | None) -> Outcome:
+        record = self._parse(message, line, fmt)
+        if type(record) is DeadLetter:
+            return record
         try:
-            record = parsing.parse(line, fmt)
-        except ValueError as exc:  # a forced format that does not exist
-            return self._dead(message, "bad_format_header", str(exc))
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream
-            return self._dead(message, "parser_error", _describe(exc))
-        try:
-            if not line.isascii():
-                _flag_invalid_utf8(record, line)
             for enrich in self._enrichers:
-                enrich(record, message)
+                enrich(record, message)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001
             return self._dead(message, "enricher_error", _describe(exc))
         for name, hook in self._hooks:
             try:
-                result = hook(record)
+                result = hook(record)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - user code: its failure is data
                 return self._dead(message, "hook_error", f"{name}: {_describe(exc)}")
             if result is None:
@@ -125,6 +141,19 @@ class Ingestor:
                     f"{name} returned {type(result).__name__}, not a LogRecord",
                 )
             record = result
+        return record
+
+    def _parse(self, message: Message, line: bytes, fmt: str | None) -> LogRecord | DeadLetter:
+        try:
+            record = parsing.parse(line, fmt)
+        except ValueError as exc:  # a forced format that does not exist
+            return self._dead(message, "bad_format_header", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the stream
+            return self._dead(message, "parser_error", _describe(exc))
+        if not line.isascii() and not is_utf8(line):
+            # Parsers decode with replacement characters; the flag tells users the body was
+            # altered.
+            record.flags.append("invalid_utf8")
         return record
 
     @staticmethod
@@ -169,9 +198,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _flag_invalid_utf8(record: LogRecord, line: bytes) -> None:
-    # Parsers decode with replacement characters; the flag tells users the body was altered.
+def is_utf8(line: bytes) -> bool:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
-        record.flags.append("invalid_utf8")
+        return False
+    return True

@@ -8,7 +8,7 @@ from functools import lru_cache
 import ua_parser
 
 from pipeline.parsing import header, timestamps
-from pipeline.parsing.registry import Claim, every_byte_but
+from pipeline.parsing.registry import Claim, Parsed, every_byte_but
 from schemas.records import LogRecord, Severity
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
@@ -44,6 +44,32 @@ DETECT = (Claim(every_byte_but(b"{<["), rank=10, guard=_CLIENT_DASH_BRACKET.matc
 
 
 def parse(line: bytes) -> LogRecord | None:
+    parsed = _fields(line)
+    if parsed is None:
+        return None
+    ns, severity, body, attributes = parsed
+    # An access line has no message of its own: the body is the line, as OTel's filelog
+    # receiver keeps it, and everything above is also in attributes for queries.
+    return LogRecord(
+        body=body, format=NAME, timestamp_ns=ns, severity=severity, attributes=attributes
+    )
+
+
+def parse_group(lines: list[bytes]) -> list[Parsed | None]:
+    """`parse` of each line, as fields (see registry.Parsed)."""
+    out: list[Parsed | None] = []
+    for line in lines:
+        parsed = _fields(line)
+        if parsed is None:
+            out.append(None)
+        else:
+            ns, severity, body, attributes = parsed
+            out.append((ns, severity, "", "", "", "", "", "", body, attributes, []))
+    return out
+
+
+def _fields(line: bytes) -> tuple[int, Severity, str, dict[str, str]] | None:
+    """Time, severity, body and attributes of an access line, or None."""
     m = header.match(_LINE, line)
     if m is None:
         return None
@@ -79,15 +105,7 @@ def parse(line: bytes) -> LogRecord | None:
         attributes["http.server.request.duration"] = seconds
     if extra:
         attributes["access.extra"] = extra
-    # An access line has no message of its own: the body is the line, as OTel's filelog
-    # receiver keeps it, and everything above is also in attributes for queries.
-    return LogRecord(
-        body=m.string,
-        format=NAME,
-        timestamp_ns=ns,
-        severity=_SEVERITY_BY_CLASS.get(status[0], Severity.INFO),
-        attributes=attributes,
-    )
+    return ns, _SEVERITY_BY_CLASS.get(status[0], Severity.INFO), m.string, attributes
 
 
 def add_request(request: str, attributes: dict[str, str]) -> None:

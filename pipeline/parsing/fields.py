@@ -7,7 +7,8 @@ from itertools import islice
 import orjson
 
 from pipeline.parsing import severity, timestamps
-from schemas.records import LogRecord
+from pipeline.parsing.registry import Parsed
+from schemas.records import LogRecord, Severity
 
 # Each list is in order of preference: with both "timestamp" and "time", "timestamp" wins and
 # "time" stays an attribute.
@@ -45,6 +46,28 @@ MAX_ATTRIBUTES = 256
 
 def to_record(items: dict[str, object], fmt: str, line: bytes) -> LogRecord:
     """A record from flat key/values; with no message key the whole line is the body."""
+    ts, sev, level, service, host, logger, trace, span, body, attributes, flags = to_fields(
+        items, line
+    )
+    return LogRecord(
+        body=body,
+        format=fmt,
+        timestamp_ns=ts,
+        severity=sev,
+        level=level,
+        service=service,
+        host=host,
+        logger=logger,
+        trace_id=trace,
+        span_id=span,
+        attributes=attributes,
+        flags=flags,
+    )
+
+
+def to_fields(items: dict[str, object], line: bytes) -> Parsed:
+    """`to_record`'s fields as a tuple (see registry.Parsed): the columnar path builds no
+    record."""
     values: list[object] = [None] * 8
     ranks = [len(_ROLES)] * 8
     keys = [""] * 8
@@ -61,32 +84,35 @@ def to_record(items: dict[str, object], fmt: str, line: bytes) -> LogRecord:
                 continue
         attributes[key] = value if type(value) is str else text(value)
     time, level, message, service, host, logger, trace, span = values
-    # Inline type checks instead of calling text(): this runs for every field of every line.
-    record = LogRecord(
-        body=message if type(message) is str else text(message),
-        format=fmt,
-        level=level if type(level) is str else text(level),
-        service=service if type(service) is str else text(service),
-        host=host if type(host) is str else text(host),
-        logger=logger if type(logger) is str else text(logger),
-        trace_id=trace if type(trace) is str else text(trace),
-        span_id=span if type(span) is str else text(span),
-        attributes=attributes,
-    )
-    if message is None:
-        record.body = line.decode("utf-8", "replace")
-    if level is not None:
-        record.severity = severity.from_level(
-            level if isinstance(level, str | int | float) else None
-        )
+    flags: list[str] = []
+    ns = 0
     if time is not None:
-        record.timestamp_ns = timestamps.from_any(time) or 0
-        if record.timestamp_ns == 0:
+        ns = timestamps.from_any(time) or 0
+        if ns == 0:
             attributes["time_unparsed"] = text(time)
     if len(attributes) > MAX_ATTRIBUTES:
-        record.attributes = dict(islice(attributes.items(), MAX_ATTRIBUTES))
-        record.flags.append("attributes_capped")
-    return record
+        attributes = dict(islice(attributes.items(), MAX_ATTRIBUTES))
+        flags.append("attributes_capped")
+    # Inline type checks instead of calling text(): this runs for every field of every line.
+    return (
+        ns,
+        Severity.UNSPECIFIED
+        if level is None
+        else severity.from_level(level if isinstance(level, str | int | float) else None),
+        level if type(level) is str else text(level),
+        service if type(service) is str else text(service),
+        host if type(host) is str else text(host),
+        logger if type(logger) is str else text(logger),
+        trace if type(trace) is str else text(trace),
+        span if type(span) is str else text(span),
+        line.decode("utf-8", "replace")
+        if message is None
+        else message
+        if type(message) is str
+        else text(message),
+        attributes,
+        flags,
+    )
 
 
 def text(value: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.parsing import fields
-from pipeline.parsing.registry import Claim
+from pipeline.parsing.registry import Claim, Parsed
 from schemas.records import LogRecord
 
 NAME = "json"
@@ -21,6 +21,20 @@ def parse(line: bytes) -> LogRecord | None:
     if not isinstance(obj, dict):
         return None
     return fields.to_record(flatten(obj), NAME, line)
+
+
+def parse_group(lines: list[bytes]) -> list[Parsed | None]:
+    """`parse` of each line, as fields (see registry.Parsed)."""
+    out: list[Parsed | None] = []
+    loads, to_fields, decode_error = orjson.loads, fields.to_fields, orjson.JSONDecodeError
+    for line in lines:
+        try:
+            obj = loads(line)
+        except decode_error:
+            out.append(None)
+            continue
+        out.append(to_fields(flatten(obj), line) if type(obj) is dict else None)
+    return out
 
 
 def flatten(obj: dict[str, object]) -> dict[str, object]:

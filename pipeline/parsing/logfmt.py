@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from pipeline.parsing import fields
-from pipeline.parsing.registry import LETTERS, Claim
+from pipeline.parsing.registry import LETTERS, Claim, Parsed
 from schemas.records import LogRecord
 
 # One token per match: key=value (value quoted with backslash escapes, or bare), a bare key,
@@ -25,6 +25,17 @@ def parse(line: bytes) -> LogRecord | None:
     Bare keys (value "true" in the logfmt convention) are accepted only while they do not
     outnumber the pairs, so prose with one `a=b` in it stays plain text.
     """
+    items = _items(line)
+    return None if items is None else fields.to_record(items, NAME, line)
+
+
+def parse_group(lines: list[bytes]) -> list[Parsed | None]:
+    """`parse` of each line, as fields (see registry.Parsed)."""
+    to_fields = fields.to_fields
+    return [None if (items := _items(line)) is None else to_fields(items, line) for line in lines]
+
+
+def _items(line: bytes) -> dict[str, object] | None:
     if _START.match(line) is None:
         return None
     items: dict[str, object] = {}
@@ -42,7 +53,7 @@ def parse(line: bytes) -> LogRecord | None:
             items[key] = value
     if bare * 2 > len(items):
         return None
-    return fields.to_record(items, NAME, line)
+    return items
 
 
 def _unescape(m: re.Match[str]) -> str:

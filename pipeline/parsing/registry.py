@@ -7,6 +7,12 @@ A format is a module of `pipeline/parsing/` exposing
     DETECT  the `Claim`s naming the lines detection should offer it, or FALLBACK: the format
             (text) that takes every line no other format took
 
+and, optionally, for the columnar prepare step (pipeline/ingest/columnar.py)
+
+    parse_group  `(lines: list[bytes]) -> list[Parsed | None]`: each line's fields as `parse`
+            would make them, with no LogRecord built; None sends a line to `parse` (refused,
+            or anything the group form does not handle exactly as `parse` does)
+
 and is registered by being there: `load()` imports every module of the package and adds
 those with a NAME. Parsers built at start-up (user-defined formats) call `FORMATS.add`.
 
@@ -24,9 +30,13 @@ from typing import Final, cast
 
 from pipeline.errors import SettingsError
 from pipeline.plugins import import_all
-from schemas.records import LogRecord
+from schemas.records import LogRecord, Severity
 
 Parser = Callable[[bytes], LogRecord | None]
+# A record's fields: timestamp_ns, severity, level, service, host, logger, trace_id, span_id,
+# body, attributes, flags (LogRecord's, in this order).
+Parsed = tuple[int, Severity, str, str, str, str, str, str, str, dict[str, str], list[str]]
+GroupParser = Callable[[list[bytes]], list[Parsed | None]]
 Guard = Callable[[bytes], object]  # a true result: worth running the parser
 
 DIGITS: Final = b"0123456789"
@@ -63,6 +73,7 @@ class Format:
     name: str
     parse: Parser
     detect: tuple[Claim, ...] | str  # claims, or FALLBACK
+    parse_group: GroupParser | None = None
 
 
 # What detection runs per first byte, prepared once: the claims in order, consecutive ones
@@ -85,6 +96,9 @@ class Registry:
         self._groups: list[tuple[_Group, ...]] = [() for _ in range(256)]
         self._fallback_name = ""
         self._fallback: Callable[[bytes], LogRecord] = _no_fallback
+        # Formats with a group form, by their parse function (what detection's steps hold).
+        self._with_groups: dict[Parser, Format] = {}
+        self._fallback_group: Format | None = None
 
     def add(self, fmt: Format) -> None:
         """Register a format; a second format of the same name is a programming error."""
@@ -105,7 +119,7 @@ class Registry:
         by_name = sorted(self._formats.values(), key=lambda f: f.name)
         self.parsers.clear()
         self.parsers.update((f.name, f.parse) for f in by_name)
-        self._groups = [self._groups_for(first) for first in range(256)]
+        self._regroup()
 
     def remove(self, name: str) -> None:
         """Unregister a format: user formats are replaced when their file is read again."""
@@ -113,7 +127,13 @@ class Registry:
         if name == self._fallback_name:
             self._fallback_name, self._fallback = "", _no_fallback
         del self.parsers[name]
+        self._regroup()
+
+    def _regroup(self) -> None:
         self._groups = [self._groups_for(first) for first in range(256)]
+        self._with_groups = {f.parse: f for f in self._formats.values() if f.parse_group}
+        fallback = self._formats.get(self._fallback_name)
+        self._fallback_group = fallback if fallback and fallback.parse_group else None
 
     def add_module(self, module: ModuleType) -> None:
         """Register a format module (one with NAME); helper modules are left alone."""
@@ -125,7 +145,7 @@ class Registry:
             raise TypeError(
                 f"{module.__name__}: a format module exposes NAME (str), parse(raw) and DETECT"
             )
-        self.add(Format(name, parse, detect))
+        self.add(Format(name, parse, detect, getattr(module, "parse_group", None)))
 
     def _claims_on(self, first: int) -> list[tuple[int, str, Claim, Parser]]:
         """The claims on one first byte, in the order detection tries them."""
@@ -170,6 +190,15 @@ class Registry:
     def detect(self, line: bytes) -> LogRecord:
         """The record of the first format in detection order that accepts the line."""
         return self.parse(line)
+
+    def group_of(self, line: bytes) -> Format | None:
+        """The format detection offers `line` to first, when it has a group form (else None:
+        the line takes `parse`). Lines a group form refuses take `parse` too, which goes on
+        down the detection order, so the group form needs to be right only for its own lines."""
+        for guard, steps in self._groups[line[0] if line else 0]:
+            if guard is None or guard(line):
+                return self._with_groups.get(steps[0][0])
+        return self._fallback_group
 
     def _forced(self, line: bytes, forced_format: str) -> LogRecord:
         """The forced format's record, or detection's flagged `format_mismatch`."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from pipeline.parsing import severity, stacktrace, timestamps
-from pipeline.parsing.registry import FALLBACK
-from schemas.records import LogRecord
+from pipeline.parsing.registry import FALLBACK, Parsed
+from schemas.records import LogRecord, Severity
 
 # Upper-case level words only: "error" in prose ("no error found") must not mark a line.
 _LEVEL = re.compile(
@@ -34,6 +34,24 @@ def parse(line: bytes) -> LogRecord:
         record.severity = severity.from_level(level)
     stacktrace.attach(record, body)
     return record
+
+
+def parse_group(lines: list[bytes]) -> list[Parsed | None]:
+    """`parse` of each line, as fields (see registry.Parsed); lines of several lines (a
+    traceback) take `parse`."""
+    out: list[Parsed | None] = []
+    from_level, unspecified = severity.from_level, Severity.UNSPECIFIED
+    for line in lines:
+        body = line.decode("utf-8", "replace")
+        if "\n" in body:
+            out.append(None)
+            continue
+        head = body[:_HEAD]
+        ns = _leading_time(head) if head[:1].isdigit() else 0
+        level = sniff_level(head)
+        sev = from_level(level) if level else unspecified
+        out.append((ns, sev, level, "", "", "", "", "", body, {}, []))
+    return out
 
 
 def sniff_level(text: str) -> str:

@@ -8,8 +8,10 @@ once the stored progress has been checked against the broker (see `progress`).
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from pipeline.ingest.message import Message
-from schemas.records import SEVERITY_TEXT, DeadLetter, LogRecord, OtelFields
+from schemas.records import SEVERITY_TEXT, DeadLetter, LogColumns, LogRecord, OtelFields
 
 LOGS_TABLE = "otel_logs"
 DEADLETTER_TABLE = "logs_deadletter"
@@ -94,15 +96,9 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
         severity_text = SEVERITY_TEXT[severity]
         otel = _NO_OTEL_FIELDS
     else:
-        # OTLP input: the resource as sent, the service and host enrichment found added only
-        # when it had none; the producer's own severity number and text.
-        resource = otel.resource_attributes
-        if record.service and "service.name" not in resource:
-            resource = {**resource, "service.name": record.service}
-        if record.host and "host.name" not in resource:
-            resource = {**resource, "host.name": record.host}
-        severity = otel.severity_number or int(record.severity)
-        severity_text = otel.severity_text
+        resource, severity, severity_text = _otel_resource_severity(
+            otel, record.service, record.host, record.severity
+        )
     return (
         record.timestamp_ns,
         record.timestamp_ns // 1_000_000_000,
@@ -131,6 +127,82 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
         index,
         message.timestamp_ms,
     )
+
+
+def log_rows(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> list[Row]:
+    """`log_row` of every row of the columns; `kafka` holds each row's topic, partition,
+    offset and event index (its Kafka timestamp is in the columns). Built column by column
+    and zipped into rows in C."""
+    times, services, hosts = rows.timestamp_ns, rows.service, rows.host
+    severities = list(map(int, rows.severity))
+    resources: list[dict[str, str]] = [
+        {"service.name": service, "host.name": host} if host else {"service.name": service}
+        for service, host in zip(services, hosts, strict=True)
+    ]
+    no_otel = _NO_OTEL_FIELDS
+    otel_rows = [i for i, otel in enumerate(rows.otel) if otel is not None]
+    texts = [SEVERITY_TEXT[severity] for severity in severities]
+    topics, partitions, offsets, indices = zip(*kafka, strict=True) if kafka else ((),) * 4
+    out: list[Row] = list(
+        zip(
+            times,
+            [ns // 1_000_000_000 for ns in times],
+            rows.trace_id,
+            rows.span_id,
+            rows.trace_flags,
+            texts,
+            severities,
+            services,
+            rows.body,
+            resources,
+            rows.logger,
+            rows.attributes,
+            repeat(no_otel.resource_schema_url),
+            repeat(no_otel.scope_version),
+            repeat(no_otel.scope_attributes),
+            repeat(no_otel.scope_schema_url),
+            repeat(no_otel.event_name),
+            rows.format,
+            rows.template_id,
+            rows.template,
+            rows.flags,
+            topics,
+            partitions,
+            offsets,
+            indices,
+            rows.kafka_ms,
+        )
+    )
+    for i in otel_rows:  # OTLP input: rare enough for a row at a time
+        otel = rows.otel[i]
+        assert otel is not None
+        resource, severity, severity_text = _otel_resource_severity(
+            otel, services[i], hosts[i], rows.severity[i]
+        )
+        row = list(out[i])
+        row[5], row[6], row[9] = severity_text, severity, resource
+        row[12:17] = (
+            otel.resource_schema_url,
+            otel.scope_version,
+            otel.scope_attributes,
+            otel.scope_schema_url,
+            otel.event_name,
+        )
+        out[i] = tuple(row)
+    return out
+
+
+def _otel_resource_severity(
+    otel: OtelFields, service: str, host: str, severity: int
+) -> tuple[dict[str, str], int, str]:
+    # OTLP input: the resource as sent, the service and host enrichment found added only
+    # when it had none; the producer's own severity number and text.
+    resource = otel.resource_attributes
+    if service and "service.name" not in resource:
+        resource = {**resource, "service.name": service}
+    if host and "host.name" not in resource:
+        resource = {**resource, "host.name": host}
+    return resource, otel.severity_number or int(severity), otel.severity_text
 
 
 # The OTel-only columns of a record from any other format: empty, as the exporter leaves them.

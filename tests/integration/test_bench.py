@@ -21,6 +21,15 @@ def test_small_benchmark_reports_every_figure(stack):
         assert results[shape]["worker_cores"] > 0
         for place in ("clickhouse_cores", "broker_cores", "other_processes_cores"):
             assert results[shape][place] >= 0
+    # Issue 18: the worker's CPU per event on each ingest path, one event per message.
+    by_path = results["single_by_path"]
+    assert set(by_path) == {"columnar", "per_record"}
+    assert by_path[results["ingest_path"]] == results["single"]
+    for path in by_path.values():
+        assert path["events_per_s"] > 0
+        assert path["cpu_s_per_million"] > 0
+        assert path["worker_cores"] > 0
+    assert results["ratios"]["columnar_vs_per_record_cpu_per_event"] > 0
     assert results["single_consume_only_msgs_per_s"] > 0
     assert results["insert_only_rows_per_s"] > 0
     intake = results["intake"]

@@ -25,7 +25,9 @@ def test_time_fills_a_missing_time_and_replaces_an_unstorable_one():
 
 
 def test_skew_flags_without_changing_the_time():
-    enrich = enrichers.flag_skew(Settings(max_future_skew_seconds=60, max_past_skew_seconds=60))
+    enrich = enrichers.flag_skew(
+        Settings(max_future_skew_seconds=60, max_past_skew_seconds=60)
+    ).record
     ahead = LogRecord(body="", format="json", timestamp_ns=(KAFKA_MS + 61_000) * 10**6)
     enrich(ahead, message())
     assert ahead.flags == ["time_future"] and ahead.timestamp_ns == (KAFKA_MS + 61_000) * 10**6
@@ -34,7 +36,7 @@ def test_skew_flags_without_changing_the_time():
 def test_retention_keeps_each_severity_for_its_own_days():
     enrich = enrichers.keep_within_retention(
         Settings(retention_days=7, retention_days_by_severity={"ERROR": 30})
-    )
+    ).record
     ten_days_ago = KAFKA_MS * 10**6 - 10 * DAY_NS
     error = LogRecord(body="", format="json", timestamp_ns=ten_days_ago, severity=Severity.ERROR)
     info = LogRecord(body="", format="json", timestamp_ns=ten_days_ago, severity=Severity.INFO)
@@ -52,7 +54,7 @@ def test_service_and_host_come_from_the_message_when_the_record_has_none():
 
 
 def test_truncate_cuts_at_a_character_boundary():
-    enrich = enrichers.truncate_body(Settings(max_body_bytes=256))
+    enrich = enrichers.truncate_body(Settings(max_body_bytes=256)).record
     record = LogRecord(body="é" * 200, format="text")
     enrich(record, message())
     assert record.body == "é" * 128 and record.flags == ["truncated"]
@@ -61,5 +63,5 @@ def test_truncate_cuts_at_a_character_boundary():
 
 def test_template_masks_the_body():
     record = LogRecord(body="took 35 ms", format="text")
-    enrichers.template_enricher(Settings())(record, message())
+    enrichers.template_enricher(Settings()).record(record, message())
     assert record.template == "took <*> ms" and record.template_id != 0

@@ -16,7 +16,7 @@ def test_the_default_chain_names_registered_enrichers():
 
 def test_the_chain_follows_the_setting():
     chain = registry.chain(Settings(enrichers=["host", "time"]))
-    assert [enrich.__name__ for enrich in chain] == ["fill_host", "fill_time"]
+    assert [enrich.record.__name__ for enrich in chain] == ["fill_host", "fill_time"]
 
 
 def test_an_unknown_enricher_stops_start_up_with_one_line_naming_the_known_ones():

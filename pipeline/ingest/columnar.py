@@ -1,0 +1,242 @@
+"""The columnar prepare step: a fetched batch parsed a format group at a time.
+
+The record-by-record path (`batch.prepare`) builds a Message and a LogRecord per event, runs
+detection, the parser and seven enrichers per event, then a row: profiled, those per-event
+objects and calls cost more than the parsing itself. Here a batch is taken in passes:
+
+1. Each single-line message with no headers goes to the format detection would offer it to
+   first (`Registry.group_of`, the registry's own order and guards), if that format has a
+   group form (`parse_group`); every other message (several events, headers, a topic with a
+   forced format, a format with no group form) is parsed record by record at once
+   (`Ingestor.parse`: framing, detection, dead letters).
+2. Each format group is parsed in one call; a line its group form refuses is parsed record by
+   record, which goes on down the detection order exactly as `batch.prepare` would.
+3. Every row, of either kind, in batch order, becomes a column entry; the enrichers' column
+   forms run over the whole batch, templates in one pass in offset order (the miner's ids
+   depend on the order it sees bodies); then the rows.
+
+Both paths store the same rows, dead letters and counts for every input
+(tests/unit/ingest/test_columnar_identity.py compares them column by column over real-world
+and hostile input). `Settings.ingest_path` picks the path; user hooks (they see each record)
+and enrichers without a column form keep a worker on the record-by-record path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+
+from aiokafka.structs import ConsumerRecord
+
+from pipeline import parsing
+from pipeline.enrich.registry import ColumnEnricher
+from pipeline.errors import first_line
+from pipeline.ingest.batch import Batch, prepare
+from pipeline.ingest.ingestor import Ingestor, is_utf8
+from pipeline.ingest.message import Message
+from pipeline.parsing.registry import Format
+from pipeline.settings import Settings
+from pipeline.sink.tables import log_rows
+from schemas.records import DeadLetter, LogColumns, LogRecord, OtelFields, Severity
+
+log = logging.getLogger(__name__)
+
+PrepareStep = Callable[[list[ConsumerRecord]], Batch]
+
+# The headers of a message that has none (shared: enrichers only read them).
+_NO_HEADERS: dict[str, bytes] = {}
+
+# A row's fields: the group form's (registry.Parsed), then format, trace_flags and otel.
+_Fields = tuple[
+    int,
+    Severity,
+    str,
+    str,
+    str,
+    str,
+    str,
+    str,
+    str,
+    dict[str, str],
+    list[str],
+    str,
+    int,
+    OtelFields | None,
+]
+
+
+def prepare_step(settings: Settings, ingestor: Ingestor) -> PrepareStep:
+    """The prepare step `Settings.ingest_path` names, where the worker's enrichers and hooks
+    allow it (see the module docstring)."""
+    if settings.ingest_path == "per_record" or ingestor.column_enrichers is None:
+        return partial(prepare, ingestor)
+    return ColumnarStep(ingestor, ingestor.column_enrichers)
+
+
+class ColumnarStep:
+    """Fetched records → Batch, as `batch.prepare` makes it (see the module docstring)."""
+
+    def __init__(self, ingestor: Ingestor, enrichers: list[ColumnEnricher]) -> None:
+        self.ingestor = ingestor
+        self.enrichers = enrichers
+        self.formats = parsing.load()
+
+    def __call__(self, records: list[ConsumerRecord]) -> Batch:
+        try:
+            return self._prepare(records)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not stop the stream
+            log.exception(
+                "columnar prepare step failed (%s); this batch goes record by record",
+                first_line(exc, 200),
+            )
+            return prepare(self.ingestor, records)
+
+    def _prepare(self, records: list[ConsumerRecord]) -> Batch:
+        batch = Batch(records=records)
+        tally = batch.tally
+        ingestor, group_of = self.ingestor, self.formats.group_of
+        suffix = ingestor.topic_suffix
+        topic_formats = ingestor.topic_formats
+        # Row slots in batch order, each a row's fields (`_Fields`), None until its group is
+        # parsed, or None for good if a line its group form refused became a dead letter.
+        slots: list[_Fields | None] = []
+        # Per slot, what enrichment reads of its message (Kafka timestamp, key, headers,
+        # topic suffix) and its Kafka coordinates (topic, partition, offset, event index).
+        facts: list[tuple[int, bytes | None, dict[str, bytes], str]] = []
+        coordinates: list[tuple[str, int, int, int]] = []
+        # Per format with a group form: its lines' slots, the lines, their records' positions.
+        groups: dict[Format, tuple[list[int], list[bytes], list[int]]] = {}
+        letters: list[tuple[int, DeadLetter, int]] = []  # (message position, letter, index)
+        for position, r in enumerate(records):
+            topic = r.topic
+            tally.messages[topic] += 1
+            value = r.value
+            if value and not r.headers and topic not in topic_formats:
+                line = value.strip()
+                if line and b"\n" not in line:
+                    fmt = group_of(line)
+                    record = None if fmt is not None else self._detect(line)
+                    if fmt is not None or record is not None:
+                        tally.events[topic] += 1
+                        if fmt is not None:
+                            found = groups.get(fmt)
+                            if found is None:
+                                found = groups[fmt] = ([], [], [])
+                            found[0].append(len(slots))
+                            found[1].append(line)
+                            found[2].append(position)
+                            slots.append(None)
+                        else:
+                            slots.append(_record_fields(record))  # type: ignore[arg-type]
+                        facts.append((r.timestamp, r.key, _NO_HEADERS, suffix(topic)))
+                        coordinates.append((topic, r.partition, r.offset, 0))
+                        continue
+            message = self._message(r)
+            outcomes = ingestor.parse(message)
+            tally.events[topic] += len(outcomes)
+            for index, outcome in enumerate(outcomes):
+                if type(outcome) is DeadLetter:
+                    letters.append((position, outcome, index))
+                else:
+                    slots.append(_record_fields(outcome))  # type: ignore[arg-type]
+                    facts.append((r.timestamp, message.key, message.headers, message.topic_suffix))
+                    coordinates.append((topic, r.partition, r.offset, index))
+        refused = 0
+        for fmt, (indices, lines, positions) in groups.items():
+            tail, parse_group = (fmt.name, 0, None), fmt.parse_group
+            assert parse_group is not None  # group_of offers only formats with one
+            parsed_lines = parse_group(lines)
+            for slot, line, parsed, position in zip(
+                indices, lines, parsed_lines, positions, strict=True
+            ):
+                if parsed is not None:
+                    if not line.isascii() and not is_utf8(line):
+                        parsed[10].append("invalid_utf8")
+                    slots[slot] = parsed + tail
+                    continue
+                [outcome] = ingestor.parse(self._message(records[position]))  # one line
+                if type(outcome) is DeadLetter:
+                    letters.append((position, outcome, 0))
+                    refused += 1
+                else:
+                    slots[slot] = _record_fields(outcome)  # type: ignore[arg-type]
+        if refused:
+            kept = [i for i, slot in enumerate(slots) if slot is not None]
+            slots = [slots[i] for i in kept]
+            facts = [facts[i] for i in kept]
+            coordinates = [coordinates[i] for i in kept]
+        rows = _as_columns(slots, facts)  # type: ignore[arg-type]
+        tally.formats.update(rows.format)
+        for enrich in self.enrichers:
+            enrich(rows)
+        batch.log_rows = log_rows(rows, coordinates)
+        if letters:
+            letters.sort(key=lambda found: found[0])  # stable: a message's in index order
+            batch.dead_letters = [(letter, index) for _, letter, index in letters]
+        return batch
+
+    def _detect(self, line: bytes) -> LogRecord | None:
+        """Detection and the parser, without the rest of the record path; None when a parser
+        raised (the record path makes that line's dead letter)."""
+        try:
+            record = parsing.parse(line)
+        except Exception:  # noqa: BLE001 - reported by the record path
+            return None
+        if not line.isascii() and not is_utf8(line):
+            record.flags.append("invalid_utf8")
+        return record
+
+    def _message(self, r: ConsumerRecord) -> Message:
+        return self.ingestor.message(
+            r.topic, r.partition, r.offset, r.timestamp, r.value, r.key, r.headers
+        )
+
+
+def _record_fields(record: LogRecord) -> _Fields:
+    return (
+        record.timestamp_ns,
+        record.severity,
+        record.level,
+        record.service,
+        record.host,
+        record.logger,
+        record.trace_id,
+        record.span_id,
+        record.body,
+        record.attributes,
+        record.flags,
+        record.format,
+        record.trace_flags,
+        record.otel,
+    )
+
+
+def _as_columns(
+    rows: list[_Fields], facts: list[tuple[int, bytes | None, dict[str, bytes], str]]
+) -> LogColumns:
+    """Rows of fields (and their messages' facts) as columns: transposed by zip, in C."""
+    if not rows:
+        return LogColumns()
+    c = [list(column) for column in zip(*rows, strict=True)]
+    kafka_ms, key, headers, topic_suffix = (list(column) for column in zip(*facts, strict=True))
+    return LogColumns(
+        timestamp_ns=c[0],
+        severity=c[1],
+        level=c[2],
+        service=c[3],
+        host=c[4],
+        logger=c[5],
+        trace_id=c[6],
+        span_id=c[7],
+        body=c[8],
+        attributes=c[9],
+        flags=c[10],
+        format=c[11],
+        trace_flags=c[12],
+        otel=c[13],
+        kafka_ms=kafka_ms,
+        key=key,
+        headers=headers,
+        topic_suffix=topic_suffix,
+    )
