@@ -4,11 +4,13 @@ The record-by-record path (`batch.prepare`) builds a Message and a LogRecord per
 detection, the parser and seven enrichers per event, then a row: profiled, those per-event
 objects and calls cost more than the parsing itself. Here a batch is taken in passes:
 
-1. Each single-line message with no headers goes to the format detection would offer it to
-   first (`Registry.group_of`, the registry's own order and guards), if that format has a
-   group form (`parse_group`); every other message (several events, headers, a topic with a
-   forced format, a format with no group form) is parsed record by record at once
-   (`Ingestor.parse`: framing, detection, dead letters).
+1. A message's events (one, or several by its framing) each go to the format detection would
+   offer them to first (`Registry.group_of`, the registry's own order and guards), if that
+   format has a group form (`parse_group`); the others are detected and parsed at once,
+   without the rest of the record path. Events of several lines (tracebacks) and events of a
+   forced format take the record path's parsing (`Ingestor.parse_line`), as do empty
+   messages and bad framing headers (`Ingestor.split`: their dead letters). The usual
+   message, one event and no headers, makes no Message at all.
 2. Each format group is parsed in one call; a line its group form refuses is parsed record by
    record, which goes on down the detection order exactly as `batch.prepare` would.
 3. Every row, of either kind, in batch order, becomes a column entry; the enrichers' column
@@ -66,6 +68,15 @@ _Fields = tuple[
 ]
 
 
+# What enrichment reads of a row's message: Kafka timestamp, key, headers, topic suffix.
+_Facts = tuple[int, bytes | None, dict[str, bytes], str]
+# A row's Kafka topic, partition, offset and event index.
+_Coordinate = tuple[str, int, int, int]
+# Where a line came from: its record's position in the batch, its event index, its Message
+# (None when the message took the path that makes none).
+_Origin = tuple[int, int, Message | None]
+
+
 def prepare_step(settings: Settings, ingestor: Ingestor) -> PrepareStep:
     """The prepare step `Settings.ingest_path` names, where the worker's enrichers and hooks
     allow it (see the module docstring)."""
@@ -95,7 +106,7 @@ class ColumnarStep:
     def _prepare(self, records: list[ConsumerRecord]) -> Batch:
         batch = Batch(records=records)
         tally = batch.tally
-        ingestor, group_of = self.ingestor, self.formats.group_of
+        ingestor, group_of, detect = self.ingestor, self.formats.group_of, self._detect
         suffix = ingestor.topic_suffix
         topic_formats = ingestor.topic_formats
         # Row slots in batch order, each a row's fields (`_Fields`), None until its group is
@@ -103,64 +114,89 @@ class ColumnarStep:
         slots: list[_Fields | None] = []
         # Per slot, what enrichment reads of its message (Kafka timestamp, key, headers,
         # topic suffix) and its Kafka coordinates (topic, partition, offset, event index).
-        facts: list[tuple[int, bytes | None, dict[str, bytes], str]] = []
+        facts: list[_Facts] = []
         coordinates: list[tuple[str, int, int, int]] = []
-        # Per format with a group form: its lines' slots, the lines, their records' positions.
-        groups: dict[Format, tuple[list[int], list[bytes], list[int]]] = {}
-        letters: list[tuple[int, DeadLetter, int]] = []  # (message position, letter, index)
+        # Per format with a group form: its lines' slots, the lines, and where each came from
+        # (record position, event index, Message if one was made), for a line it refuses.
+        groups: dict[str, tuple[Format, list[int], list[bytes], list[_Origin]]] = {}
+        letters: list[tuple[int, int, DeadLetter]] = []  # (message position, index, letter)
+
+        def take(line: bytes, origin: _Origin, fact: _Facts, coordinate: _Coordinate) -> None:
+            """A line of one event, no forced format: its group, or detection at once."""
+            fmt = group_of(line)
+            if fmt is not None:
+                # By name: a Format's own hash is a Python call hashing all its fields.
+                found = groups.get(fmt.name)
+                if found is None:
+                    found = groups[fmt.name] = (fmt, [], [], [])
+                found[1].append(len(slots))
+                found[2].append(line)
+                found[3].append(origin)
+                slots.append(None)
+            else:
+                # A parser that raised: the record path makes the line's dead letter.
+                outcome = detect(line) or self._record_path(records, origin, line)
+                if isinstance(outcome, DeadLetter):
+                    letters.append((origin[0], origin[1], outcome))
+                    return
+                slots.append(_record_fields(outcome))
+            facts.append(fact)
+            coordinates.append(coordinate)
+
         for position, r in enumerate(records):
             topic = r.topic
             tally.messages[topic] += 1
             value = r.value
             if value and not r.headers and topic not in topic_formats:
                 line = value.strip()
-                if line and b"\n" not in line:
-                    fmt = group_of(line)
-                    record = None if fmt is not None else self._detect(line)
-                    if fmt is not None or record is not None:
-                        tally.events[topic] += 1
-                        if fmt is not None:
-                            found = groups.get(fmt)
-                            if found is None:
-                                found = groups[fmt] = ([], [], [])
-                            found[0].append(len(slots))
-                            found[1].append(line)
-                            found[2].append(position)
-                            slots.append(None)
-                        else:
-                            slots.append(_record_fields(record))  # type: ignore[arg-type]
-                        facts.append((r.timestamp, r.key, _NO_HEADERS, suffix(topic)))
-                        coordinates.append((topic, r.partition, r.offset, 0))
-                        continue
+                if line and b"\n" not in line:  # the usual message: one event, no headers
+                    tally.events[topic] += 1
+                    take(
+                        line,
+                        (position, 0, None),
+                        (r.timestamp, r.key, _NO_HEADERS, suffix(topic)),
+                        (topic, r.partition, r.offset, 0),
+                    )
+                    continue
             message = self._message(r)
-            outcomes = ingestor.parse(message)
-            tally.events[topic] += len(outcomes)
-            for index, outcome in enumerate(outcomes):
-                if type(outcome) is DeadLetter:
-                    letters.append((position, outcome, index))
+            lines, forced = ingestor.split(message)
+            if isinstance(lines, DeadLetter):
+                tally.events[topic] += 1
+                letters.append((position, 0, lines))
+                continue
+            tally.events[topic] += len(lines)
+            fact = (r.timestamp, message.key, message.headers, message.topic_suffix)
+            for index, line in enumerate(lines):
+                coordinate = (topic, r.partition, r.offset, index)
+                if forced is None and b"\n" not in line:
+                    take(line, (position, index, message), fact, coordinate)
+                    continue
+                outcome = ingestor.parse_line(message, line, forced)
+                if isinstance(outcome, DeadLetter):
+                    letters.append((position, index, outcome))
                 else:
-                    slots.append(_record_fields(outcome))  # type: ignore[arg-type]
-                    facts.append((r.timestamp, message.key, message.headers, message.topic_suffix))
-                    coordinates.append((topic, r.partition, r.offset, index))
+                    slots.append(_record_fields(outcome))
+                    facts.append(fact)
+                    coordinates.append(coordinate)
         refused = 0
-        for fmt, (indices, lines, positions) in groups.items():
+        for fmt, indices, lines, origins in groups.values():
             tail, parse_group = (fmt.name, 0, None), fmt.parse_group
             assert parse_group is not None  # group_of offers only formats with one
             parsed_lines = parse_group(lines)
-            for slot, line, parsed, position in zip(
-                indices, lines, parsed_lines, positions, strict=True
+            for slot, line, parsed, origin in zip(
+                indices, lines, parsed_lines, origins, strict=True
             ):
                 if parsed is not None:
                     if not line.isascii() and not is_utf8(line):
                         parsed[10].append("invalid_utf8")
                     slots[slot] = parsed + tail
                     continue
-                [outcome] = ingestor.parse(self._message(records[position]))  # one line
-                if type(outcome) is DeadLetter:
-                    letters.append((position, outcome, 0))
+                outcome = self._record_path(records, origin, line)
+                if isinstance(outcome, DeadLetter):
+                    letters.append((origin[0], origin[1], outcome))
                     refused += 1
                 else:
-                    slots[slot] = _record_fields(outcome)  # type: ignore[arg-type]
+                    slots[slot] = _record_fields(outcome)
         if refused:
             kept = [i for i, slot in enumerate(slots) if slot is not None]
             slots = [slots[i] for i in kept]
@@ -172,9 +208,18 @@ class ColumnarStep:
             enrich(rows)
         batch.log_rows = log_rows(rows, coordinates)
         if letters:
-            letters.sort(key=lambda found: found[0])  # stable: a message's in index order
-            batch.dead_letters = [(letter, index) for _, letter, index in letters]
+            letters.sort(key=lambda found: found[:2])  # the record path's order
+            batch.dead_letters = [(letter, index) for _, index, letter in letters]
         return batch
+
+    def _record_path(
+        self, records: list[ConsumerRecord], origin: _Origin, line: bytes
+    ) -> LogRecord | DeadLetter:
+        """The record path's outcome for one line of no forced format."""
+        position, _, message = origin
+        if message is None:
+            message = self._message(records[position])
+        return self.ingestor.parse_line(message, line, None)
 
     def _detect(self, line: bytes) -> LogRecord | None:
         """Detection and the parser, without the rest of the record path; None when a parser
@@ -212,9 +257,7 @@ def _record_fields(record: LogRecord) -> _Fields:
     )
 
 
-def _as_columns(
-    rows: list[_Fields], facts: list[tuple[int, bytes | None, dict[str, bytes], str]]
-) -> LogColumns:
+def _as_columns(rows: list[_Fields], facts: list[_Facts]) -> LogColumns:
     """Rows of fields (and their messages' facts) as columns: transposed by zip, in C."""
     if not rows:
         return LogColumns()

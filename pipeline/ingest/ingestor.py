@@ -89,20 +89,12 @@ class Ingestor:
 
     def process(self, message: Message) -> list[Outcome]:
         """One outcome per event in the message, in order (index = position in the list)."""
-        lines, fmt = self._split(message)
+        lines, fmt = self.split(message)
         if isinstance(lines, DeadLetter):
             return [lines]
         return [self._one(message, line, fmt) for line in lines]
 
-    def parse(self, message: Message) -> list[LogRecord | DeadLetter]:
-        """`process` without the enrichers and hooks: the columnar prepare step enriches
-        these records with every other row of its batch."""
-        lines, fmt = self._split(message)
-        if isinstance(lines, DeadLetter):
-            return [lines]
-        return [self._parse(message, line, fmt) for line in lines]
-
-    def _split(self, message: Message) -> tuple[list[bytes] | DeadLetter, str | None]:
+    def split(self, message: Message) -> tuple[list[bytes] | DeadLetter, str | None]:
         """The message's events (framing) and its forced format, or why it has none."""
         value = message.value.strip()
         if not value:
@@ -119,7 +111,7 @@ class Ingestor:
         return [value], fmt
 
     def _one(self, message: Message, line: bytes, fmt: str | None) -> Outcome:
-        record = self._parse(message, line, fmt)
+        record = self.parse_line(message, line, fmt)
         if type(record) is DeadLetter:
             return record
         try:
@@ -143,7 +135,9 @@ class Ingestor:
             record = result
         return record
 
-    def _parse(self, message: Message, line: bytes, fmt: str | None) -> LogRecord | DeadLetter:
+    def parse_line(self, message: Message, line: bytes, fmt: str | None) -> LogRecord | DeadLetter:
+        """One event's record, before enrichment (the columnar prepare step enriches records
+        with every other row of its batch), or its dead letter."""
         try:
             record = parsing.parse(line, fmt)
         except ValueError as exc:  # a forced format that does not exist
