@@ -1,8 +1,9 @@
 """A batch: the rows and dead letters a run of Kafka messages became, and what they held.
 
-The one prepare step of the worker, the naive baseline and the benchmark: each message is
-turned into records or dead letters by the Ingestor, and each record into its otel_logs row at
-once, while it is fresh in the CPU cache, not when the batch is written.
+`prepare` is the record-by-record prepare step (the worker's with user hooks or
+LOGWEIR_INGEST_PATH=per_record, and the naive baseline's; `columnar` has the default one):
+each message is turned into records or dead letters by the Ingestor, and each record into its
+otel_logs row at once, while it is fresh in the CPU cache, not when the batch is written.
 """
 
 from __future__ import annotations
