@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 
 from pipeline.alerting import tables
-from pipeline.alerting.match import GroupKey, Match, group_of
+from pipeline.alerting.match import Group, GroupKey, Match, group_of
 from pipeline.alerting.windows import Observation, Series, Windowing
 from pipeline.enrich.store import WITH_CANONICAL, canonical_id, general_texts
 from schemas.records import Severity
@@ -43,6 +43,9 @@ class Query:
     windowing: Windowing
     since: int  # Unix seconds: the start of the oldest window the rule looks at
     now: float
+    # The rule's groups that fire now: an alert may be repeated or resolved for one with no
+    # rows in the windows read (an absence), and still needs its template's text.
+    firing: tuple[Group, ...] = ()
 
 
 def window_counts(client: Client, queries: Sequence[Query]) -> list[Observation]:
@@ -55,7 +58,7 @@ def window_counts(client: Client, queries: Sequence[Query]) -> list[Observation]
             read = _read(client, [queries[i] for i in part], needs_rows)
             for i, observation in zip(part, read, strict=True):
                 seen[i] = observation
-    add_template_texts(client, seen)
+    add_template_texts(client, seen, [q.firing for q in queries])
     return seen
 
 
@@ -134,13 +137,20 @@ def _matches(query: Query, name: str, params: dict[str, object]) -> str:
     return " AND ".join(where)
 
 
-def add_template_texts(client: Client, seen: Sequence[Observation]) -> None:
-    """Give every observation the text of each template its groups name that it has no text
-    for: the most general text of the template, whichever merged id it was stored under. One
-    query for all, none when no group names a template."""
+def add_template_texts(
+    client: Client, seen: Sequence[Observation], firing: Sequence[tuple[Group, ...]] = ()
+) -> None:
+    """Give every observation the text of each template its groups (and the groups firing
+    for its rule, `firing[i]` for `seen[i]`) name that it has no text for: the most general
+    text of the template, whichever merged id it was stored under. One query for all, none
+    when no group names a template."""
+    groups = [
+        (*observation.series, *observation.new_groups, *(firing[i] if firing else ()))
+        for i, observation in enumerate(seen)
+    ]
     wanted: set[str] = set()
-    for observation in seen:
-        for group in (*observation.series, *observation.new_groups):
+    for observation, named in zip(seen, groups, strict=True):
+        for group in named:
             template = dict(group).get("template")
             if template is not None and template not in observation.template_texts:
                 wanted.add(template)
@@ -151,8 +161,8 @@ def add_template_texts(client: Client, seen: Sequence[Observation]) -> None:
         parameters={"ids": sorted(int(t, 16) for t in wanted)},
     ).result_rows
     texts = {template_hex(canonical): text for canonical, text in rows}
-    for observation in seen:
-        for group in (*observation.series, *observation.new_groups):
+    for observation, named in zip(seen, groups, strict=True):
+        for group in named:
             template = dict(group).get("template")
             if template in texts and template not in observation.template_texts:
                 observation.template_texts[template] = texts[template]

@@ -71,7 +71,10 @@ class Engine:
         """What an evaluation of `rule` at `now` reads."""
         windowing = self.windowing(rule)
         since = int(now) - self.lookback_windows(rule) * windowing.hop - windowing.size
-        return Query(rule.match, tuple(rule.group_by), windowing, since, now)
+        firing = tuple(
+            sorted(g for (name, g), s in self.states.items() if name == rule.name and s.firing)
+        )
+        return Query(rule.match, tuple(rule.group_by), windowing, since, now, firing)
 
     def restore(self, stored: Iterable[LastAlert]) -> int:
         """Each group's state from its newest stored alert, and only that: a change decided

@@ -62,3 +62,28 @@ def test_every_rule_grouped_by_template_fills_template_text_with_the_canonical_t
     # What an Alertmanager receiver gets.
     sent = orjson.loads(get("alertmanager").body(outbox.alerts[0], "am"))
     assert sent["alerts"][0]["annotations"]["summary"] == f"api: {GENERAL} (5)"
+
+
+def test_a_group_resolved_with_no_rows_left_still_names_its_template(clickhouse):
+    """The rows that made it fire are older than anything the rule reads now: the group is
+    known only from its firing state, and the resolve still says which template it was."""
+    now = time.time()
+    rows = [log_row(now - 2, "api", 17, f"disk sd{c} is full", ALIAS, GENERAL) for c in "abcde"]
+    clickhouse.insert("otel_logs", rows, column_names=list(LOG_COLUMNS))
+    rule = AlertRule.model_validate(
+        {
+            "name": "disk",
+            "match": {"min_severity": "error"},
+            "condition": {"type": "threshold", "count": 5},
+            "group_by": ["service", "template"],
+            "window_seconds": WINDOW,
+            "annotations": {"summary": "{service}: {template_text} ({value})"},
+        }
+    )
+    e, outbox = evaluator(CountingClient(clickhouse), [rule], WINDOW)
+    run(e.tick(now))
+    run(e.tick(now + 12 * WINDOW))  # past the rule's lookback: no rows of the group are read
+    assert [(a.status, a.summary) for a in outbox.alerts] == [
+        ("firing", f"api: {GENERAL} (5)"),
+        ("resolved", f"api: {GENERAL} (0)"),
+    ]

@@ -137,6 +137,19 @@ def test_groups_by_template_come_with_the_template_text():
     assert params == {"ids": [0xFF]}
 
 
+def test_a_firing_template_group_with_no_rows_gets_its_text():
+    """An absence: the group fires because its template stopped; the repeat or the resolve
+    still names the template's text."""
+    client = Tables({COUNTS: [], TEXTS: [(0xFF, "heartbeat <num>")]})
+    absent = (("service", "api"), ("template", TEMPLATE))
+    silent = Query(
+        Match(), ("service", "template"), Windowing(W, W, 0), T0, T0 + 1, firing=(absent,)
+    )
+    (seen,) = window_counts(client, [silent])  # type: ignore[arg-type]
+    assert seen.series == {}
+    assert seen.template_texts == {TEMPLATE: "heartbeat <num>"}
+
+
 def test_no_template_text_is_read_when_no_group_names_a_template():
     client = Tables({COUNTS: [(1, "api", 0, 0, [(T0, 6)])]})
     window_counts(client, [query(Match())])  # type: ignore[arg-type]

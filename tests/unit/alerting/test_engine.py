@@ -111,6 +111,17 @@ def test_restored_state_is_taken_up_where_another_worker_left_it():
     assert third.evaluate(r, counted({T0 + 3 * W: 5}, W), T0 + 3 * W + 1) == []  # cooling down
 
 
+def test_the_query_names_the_groups_that_fire():
+    """Their template texts are read even when they have no rows (see counts.Query.firing)."""
+    r = rule(Threshold(count=1))
+    engine = Engine(lateness=0, default_window=W)
+    assert engine.query(r, T0).firing == ()
+    (fired,) = engine.evaluate(r, counted({T0: 1}, W), T0 + 1)
+    assert engine.query(r, T0 + 1).firing == (tuple(sorted(fired.group.items())),)
+    other = AlertRule(name="other", condition=Threshold(count=1), window_seconds=W)
+    assert engine.query(other, T0 + 1).firing == ()
+
+
 def test_the_lookback_covers_what_the_condition_reads():
     engine = Engine(lateness=2, default_window=W)
     assert engine.lookback_windows(rule(Threshold(count=1))) == 3 + 1
