@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, TextIO
@@ -87,17 +88,28 @@ def tail(
             print_error(message)
 
     async def run(out: TextIO) -> None:
-        async for batch in follow_batches(
-            lambda: connect(settings), filters, start, on_unavailable=outage
-        ):
-            if batch:
-                out.write("".join(render(row) for row in batch))
-                out.flush()
+        # Ctrl-C or SIGTERM is how a tail ends. Handled here, not left to asyncio.run, which
+        # handles SIGINT only where it has Python's default handler: a tail started from a
+        # script in the background (SIGINT ignored there) would not end on it.
+        following = asyncio.current_task()
+        assert following is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, following.cancel)
+        try:
+            async for batch in follow_batches(
+                lambda: connect(settings), filters, start, on_unavailable=outage
+            ):
+                if batch:
+                    out.write("".join(render(row) for row in batch))
+                    out.flush()
+        except asyncio.CancelledError:
+            return
 
     try:
         asyncio.run(run(sys.stdout))
     except KeyboardInterrupt:
-        pass  # Ctrl-C is how a tail ends
+        pass  # a Ctrl-C before the tail was following
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, without Python's own complaint at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
