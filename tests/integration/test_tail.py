@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -122,15 +123,8 @@ def test_logweir_tail_shows_history_then_new_rows_with_a_filter(
     asyncio.run(produce(pipeline_settings, before, spread=True))
     # Stored before the tail starts: shown by --since, from history, not live.
     wait_for(lambda: census(clickhouse, tag).ids >= 750, DEADLINE, "the rows before", worker)
-    env = {**os.environ, **pipeline_settings.to_env(), "PYTHONFAULTHANDLER": "1"}
-    args = ["tail", "--contains", tag, "--severity", "error", "--since", start, "--format", "json"]
-    tail = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = ["--contains", tag, "--severity", "error", "--since", start, "--format", "json"]
+    tail = _start_tail(pipeline_settings, *args)
     lines: list[dict] = []
     reader = threading.Thread(
         target=lambda: lines.extend(orjson.loads(line) for line in tail.stdout or ()), daemon=True
@@ -154,14 +148,7 @@ def test_logweir_tail_shows_history_then_new_rows_with_a_filter(
 
 
 def test_logweir_tail_says_in_one_line_that_clickhouse_is_unreachable_and_keeps_trying():
-    settings = Settings(clickhouse_url="http://127.0.0.1:1")
-    tail = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "tail"],
-        env={**os.environ, **settings.to_env(), "PYTHONFAULTHANDLER": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    tail = _start_tail(Settings(clickhouse_url="http://127.0.0.1:1"))
     try:
         first = tail.stderr.readline() if tail.stderr else ""
         assert first.startswith("error: ClickHouse at http://127.0.0.1:1 is not answering"), first
@@ -176,13 +163,8 @@ def test_logweir_tail_ends_on_ctrl_c_even_when_started_with_sigint_ignored():
     leaves SIGINT alone: the tail must still end on it (and on SIGTERM)."""
     settings = Settings(clickhouse_url="http://127.0.0.1:1")
     for sig in (signal.SIGINT, signal.SIGTERM):
-        tail = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "tail"],
-            env={**os.environ, **settings.to_env(), "PYTHONFAULTHANDLER": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        tail = _start_tail(
+            settings, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
         )
         first = tail.stderr.readline() if tail.stderr else ""  # following (and retrying)
         assert "is not answering" in first, first
@@ -192,6 +174,19 @@ def test_logweir_tail_ends_on_ctrl_c_even_when_started_with_sigint_ignored():
             tail.send_signal(sig)
             code, stderr = tail.wait(timeout=60), ""
         assert code == 0, (sig, stderr)
+
+
+def _start_tail(settings: Settings, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`logweir tail ARGS` on these settings, its output read as text, with faulthandler on
+    (see _interrupt)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "tail", *args],
+        env={**os.environ, **settings.to_env(), "PYTHONFAULTHANDLER": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def _interrupt(tail: subprocess.Popen[str]) -> tuple[int, str]:
