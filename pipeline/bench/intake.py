@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import sys
 import time
 import urllib.error
@@ -35,6 +34,7 @@ from pipeline.intake import events
 from pipeline.intake.server import READY
 from pipeline.settings import Settings
 from pipeline.stack.child import Child
+from pipeline.stack.process import free_port
 
 # Events per request: what a small batching client sends (a script, a serverless function, an
 # SDK flushing a short interval), ~16 KiB of this corpus. Collectors and shippers batch more
@@ -107,7 +107,7 @@ def drain(
         **{
             **dict(settings),
             "intake_host": "127.0.0.1",
-            "intake_port": _free_port(),
+            "intake_port": free_port(),
             "intake_tokens": {token: ""},
             "intake_rate_events_per_second": 0.0,
         }
@@ -216,9 +216,3 @@ def _wait_ready(intake: Child, url: str, timeout: float) -> None:
                 f"the benchmark intake did not become ready; log in {intake.log_path}"
             )
         time.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

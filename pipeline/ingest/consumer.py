@@ -172,6 +172,12 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                 await self.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    @Service.timer(1.0)
+    async def _report_waiting(self) -> None:
+        # A timer of its own: while a group join keeps failing, aiokafka's getmany does not
+        # return to `_consume` at all, and that is when the operator most needs the line.
+        self.watch.report_waiting()
+
     @Service.task
     async def _consume(self) -> None:
         await self._connect()
@@ -249,8 +255,6 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             if self.generation != generation:
                 self._discarded(len(batch) + sum(len(r) for r in fetched.values()))
                 return [], {}
-            if not fetched:
-                self.watch.report_waiting()
             for tp, records in fetched.items():
                 end = ends.get(tp)
                 if end is not None and records[0].offset < end:

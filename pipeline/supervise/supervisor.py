@@ -17,7 +17,6 @@ import ctypes
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter
 
 from pipeline.observe import endpoint
 from pipeline.settings import Settings
+from pipeline.stack.process import free_port
 from pipeline.supervise.merge import exposition, verdict
 
 log = logging.getLogger("logweir.supervisor")
@@ -68,12 +68,6 @@ class Slot:
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
-
-
-def free_port(host: str = CHILD_HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def describe_exit(code: int) -> str:

@@ -14,10 +14,15 @@ import time
 import pytest
 
 from pipeline.clickhouse import connect
+from pipeline.observe.scrape import scrape, worker_url
+from pipeline.ops import migrations
 from pipeline.settings import Settings
 from pipeline.shipping.kafka import new_producer
+from pipeline.stack.broker import Broker
+from pipeline.stack.process import free_port
 from tests.support.census import census, send_each, tagged
-from tests.support.stack import WorkerProcess, wait_for
+from tests.support.stack import WorkerProcess, isolated, wait_for
+from tests.support.stalled_member import StalledMember
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -95,14 +100,14 @@ class SteadyStream:
             await producer.stop()
 
 
-def _all_once(client, tag: str, count: int, workers: Workers) -> None:  # type: ignore[no-untyped-def]
+def _all_once(client, tag: str, count: int, workers: dict[str, WorkerProcess]) -> None:  # type: ignore[no-untyped-def]
     def done() -> bool:
         return census(client, tag).ids >= count
 
     try:
         wait_for(done, 180, f"{count} {tag} events")
     except AssertionError:
-        tails = "\n".join(f"--- {n}\n{w.log_tail(15)}" for n, w in workers.live.items())
+        tails = "\n".join(f"--- {n}\n{w.log_tail(15)}" for n, w in workers.items())
         raise AssertionError(f"{census(client, tag)} of {count}\n{tails}") from None
     found = census(client, tag)
     assert (found.ids, found.duplicates, found.doubled_coordinates) == (count, 0, 0)
@@ -133,7 +138,7 @@ def test_rebalances_neither_lose_nor_double_events(pipeline_settings: Settings):
                 time.sleep(max(0.0, at - (time.monotonic() - began)))
                 action()
             time.sleep(max(0.0, 36 - (time.monotonic() - began)))
-        _all_once(client, "steady", stream.sent, workers)
+        _all_once(client, "steady", stream.sent, workers.live)
     finally:
         workers.stop_all()
     assert stream.sent >= 30_000
@@ -165,6 +170,85 @@ def test_new_workers_ingest_after_every_member_was_killed(pipeline_settings: Set
                     f"worker {name} to own partitions",
                     workers.live[name],
                 )
-            _all_once(client, "cycle", sent, workers)
+            _all_once(client, "cycle", sent, workers.live)
     finally:
         workers.stop_all()
+
+
+_WAITING = "still waiting for partitions of"
+
+
+def _start_worker(settings: Settings) -> WorkerProcess:
+    worker = WorkerProcess(settings, settings.state_dir / "runs" / settings.app_id / "w.log")
+    worker.start()
+    return worker
+
+
+def _health_reasons(settings: Settings) -> list[str]:
+    health = scrape(worker_url(settings))[1]
+    assert health is not None, "no /health document"
+    return list(health["reasons"])
+
+
+def _says_it_waits(worker: WorkerProcess, settings: Settings) -> None:
+    """The waiting line, once, and /health degraded with the reason."""
+    wait_for(lambda: _WAITING in worker.log_text(), 90, "the waiting line", worker)
+    reasons = _health_reasons(settings)
+    assert any(f"no partition of {settings.topic_raw} assigned" in r for r in reasons), reasons
+    time.sleep(3)  # three more turns of the check: the line stays said once
+    assert worker.log_text().count(_WAITING) == 1, worker.log_tail()
+
+
+def _ingests_and_settles(worker: WorkerProcess, settings: Settings, tag: str) -> None:
+    asyncio.run(send_each(settings, tagged(tag, 300)))
+    _all_once(connect(settings), tag, 300, {"w": worker})
+    wait_for(
+        lambda: not any("no partition" in r for r in _health_reasons(settings)),
+        30,
+        "/health to drop the waiting reason",
+        worker,
+    )
+
+
+def test_a_worker_without_partitions_says_so_and_ingests_once_they_come(stack: Settings):
+    """Started before its raw topic exists, the worker can own no partition: its log says so
+    once, plainly, and /health is degraded with the reason. Once the topic is created, the
+    worker picks it up and every event is stored once."""
+    settings = isolated(stack, ingest_join_seconds=2.0, metrics_port=free_port())
+    broker = Broker(settings)
+    broker.create_topics(
+        [t for t in settings.topics if t != settings.topic_raw], settings.topic_partitions
+    )
+    migrations.apply(settings)
+    worker = _start_worker(settings)
+    try:
+        _says_it_waits(worker, settings)
+        broker.create_topics([settings.topic_raw], settings.topic_partitions)
+        _ingests_and_settles(worker, settings, "late")
+    finally:
+        worker.stop()
+
+
+def test_a_group_held_by_a_stalled_member_is_reported_then_recovers(pipeline_settings: Settings):
+    """The ingest group's leader joined and then stalled mid-rebalance (it heartbeats but never
+    assigns): the worker's join cannot finish, and aiokafka's fetch waits for it. The worker
+    says so anyway, and once the stalled member is gone (no more heartbeats), the group forms
+    again and the worker ingests every event once."""
+    settings = pipeline_settings.model_copy(
+        update={"ingest_join_seconds": 2.0, "metrics_port": free_port()}
+    )
+    stalled = StalledMember(
+        settings.kafka_bootstrap,
+        settings.ingest_group,
+        settings.topic_raw,
+        settings.kafka_session_timeout_seconds,
+    ).start()
+    worker = _start_worker(settings)
+    try:
+        _says_it_waits(worker, settings)
+    finally:
+        stalled.stop()
+    try:
+        _ingests_and_settles(worker, settings, "held")
+    finally:
+        worker.stop()

@@ -5,7 +5,6 @@ The receiver is really down (nothing listens on its port), then comes back on th
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from pipeline.alerting.notify.webhooks import DELIVERY_HEADER
 from pipeline.bench.producer import produce
 from pipeline.cli.status import scrape, worker_url
 from pipeline.settings import WebhookTarget
+from pipeline.stack.process import free_port
 from tests.support.alerting import lines, start_worker
 from tests.support.receiver import Receiver
 from tests.support.stack import run, wait_for
@@ -22,12 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OUTAGE_SECONDS = 120  # the "done when": a receiver down for 2 minutes
 BACKOFF_MAX = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def down_receiver() -> tuple[Receiver, int]:

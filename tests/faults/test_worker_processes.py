@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipeline.clickhouse import connect
 from pipeline.settings import Settings
 from pipeline.stack.child import Child
-from pipeline.supervise.supervisor import free_port
+from pipeline.stack.process import free_port
 from tests.support.alerting import RULES, WINDOW, lines
 from tests.support.census import census, send_each, tagged
 from tests.support.stack import wait_for

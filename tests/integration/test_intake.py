@@ -8,7 +8,6 @@ import contextlib
 import gzip
 import logging
 import os
-import socket
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ from pipeline.ops import migrations
 from pipeline.settings import Settings
 from pipeline.stack.broker import Broker
 from pipeline.stack.child import Child
+from pipeline.stack.process import free_port
 from tests.support.stack import WorkerProcess, isolated, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,12 +40,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TOKEN = "it-token"
 BOUND = "bound-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class IntakeProcess(Child):
@@ -64,7 +58,7 @@ def with_intake(settings: Settings, **overrides: object) -> Settings:
     return Settings(
         **{
             **dict(settings),
-            "intake_port": _free_port(),
+            "intake_port": free_port(),
             "intake_tokens": {TOKEN: "", BOUND: "bound"},
             **overrides,
         }

@@ -7,7 +7,6 @@ log written only by what the test did.
 from __future__ import annotations
 
 import gzip
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,23 +16,18 @@ import pytest
 from pipeline.clickhouse import connect
 from pipeline.settings import Settings
 from pipeline.stack import clickhouse as local
+from pipeline.stack.process import free_port
 
 pytestmark = pytest.mark.integration
 
 STATEMENTS = 300
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _server(tmp_path: Path, level: str) -> Iterator[local.ClickHouseServer]:
     settings = Settings(
         state_dir=tmp_path,
-        clickhouse_url=f"http://127.0.0.1:{_free_port()}",
-        clickhouse_tcp_port=_free_port(),
+        clickhouse_url=f"http://127.0.0.1:{free_port()}",
+        clickhouse_tcp_port=free_port(),
         clickhouse_database="",
         clickhouse_log_level=level,  # type: ignore[arg-type]
     )

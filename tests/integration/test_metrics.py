@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 import orjson
@@ -13,21 +12,16 @@ from pipeline.bench.producer import produce
 from pipeline.bench.sample import SampleTraffic, bad_inputs
 from pipeline.observe.scrape import scrape, worker_url
 from pipeline.settings import Settings
+from pipeline.stack.process import free_port
 from tests.support.stack import logweir, run, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def pipeline_settings(pipeline_settings: Settings) -> Settings:
     """The isolated pipeline, with the worker's metrics on a port no other worker holds."""
-    return pipeline_settings.model_copy(update={"metrics_port": _free_port()})
+    return pipeline_settings.model_copy(update={"metrics_port": free_port()})
 
 
 def test_counters_match_the_rows_in_clickhouse(pipeline_settings, clickhouse, worker):
