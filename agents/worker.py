@@ -11,6 +11,7 @@ from mode import Service
 from pydantic import ValidationError
 
 from agents import alerting, ingest
+from pipeline import group_leave
 from pipeline.alerting import rules
 from pipeline.app import create_app
 from pipeline.clickhouse import connect
@@ -51,4 +52,5 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     memory.collect_cycles_periodically()
     telemetry.quiet_driver_logs()
+    group_leave.install()
     Worker(app, *services, loglevel=loglevel, quiet=True).execute_from_commandline()

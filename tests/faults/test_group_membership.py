@@ -22,7 +22,7 @@ from pipeline.stack.broker import Broker
 from pipeline.stack.process import free_port
 from tests.support.census import census, send_each, tagged
 from tests.support.stack import WorkerProcess, isolated, wait_for
-from tests.support.stalled_member import StalledMember
+from tests.support.stalled_member import StalledMember, join_once
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -175,6 +175,46 @@ def test_new_workers_ingest_after_every_member_was_killed(pipeline_settings: Set
         workers.stop_all()
 
 
+def test_a_leader_stopping_as_its_group_forms_leaves_no_stall(pipeline_settings: Settings):
+    """The worker leading the ingest group stops cleanly just as a new member joins: the group
+    is forming and the leader has not re-joined yet. On Tansu 0.6.0 a LeaveGroup from the
+    leader at that moment left the group waiting for the departed leader for good
+    (pipeline/group_leave.py); now the other worker owns every partition within a bound and
+    every event is stored once."""
+    # The leader learns of a rebalance at its next heartbeat: a slow heartbeat holds open the
+    # window in which it does not know yet (one heartbeat interval).
+    slow = Workers(
+        pipeline_settings, kafka_heartbeat_seconds=5.0, kafka_session_timeout_seconds=15.0
+    )
+    workers = Workers(pipeline_settings)
+    try:
+        slow.start("leader")  # the group's first member leads it
+        wait_for(lambda: slow.owns_partitions("leader"), JOIN_BOUND_SECONDS, "the leader")
+        workers.start("other")
+        wait_for(lambda: workers.owns_partitions("other"), JOIN_BOUND_SECONDS, "the other")
+        join_once(
+            pipeline_settings.kafka_bootstrap,
+            pipeline_settings.ingest_group,
+            pipeline_settings.topic_raw,
+            pipeline_settings.kafka_session_timeout_seconds,
+        )
+        stopped_at = time.monotonic()
+        slow.stop("leader")
+        asyncio.run(send_each(pipeline_settings, tagged("after", 400)))
+        client = connect(pipeline_settings)
+        # The departed leader's session (15 s) expires, then a join: well within the bound.
+        wait_for(
+            lambda: census(client, "after").ids >= 400,
+            JOIN_BOUND_SECONDS + 15 - (time.monotonic() - stopped_at),
+            "the other worker to own every partition",
+            workers.live["other"],
+        )
+        _all_once(client, "after", 400, workers.live)
+    finally:
+        slow.stop_all()
+        workers.stop_all()
+
+
 _WAITING = "still waiting for partitions of"
 
 
@@ -250,5 +290,48 @@ def test_a_group_held_by_a_stalled_member_is_reported_then_recovers(pipeline_set
         stalled.stop()
     try:
         _ingests_and_settles(worker, settings, "held")
+    finally:
+        worker.stop()
+
+
+def test_a_stalled_faust_group_holds_neither_ingestion_nor_silence(pipeline_settings: Settings):
+    """The Faust group (alerting's leader election) held by a member that stalled
+    mid-rebalance: the ingest consumer, in a group of its own, stores every event meanwhile,
+    /health names the Faust group, and both groups' rebalances are counted."""
+    settings = pipeline_settings.model_copy(
+        update={"ingest_join_seconds": 2.0, "metrics_port": free_port()}
+    )
+    stalled = StalledMember(
+        settings.kafka_bootstrap,
+        settings.app_id,
+        settings.topic_alerts,
+        settings.kafka_session_timeout_seconds,
+        assignor="faust",
+    ).start()
+    worker = _start_worker(settings)
+    faust_reason = f"the Faust group {settings.app_id}"
+    # Longer than a join takes here (half the session timeout, with room): held, not joining.
+    held = re.compile(rf"{re.escape(faust_reason)} has been rebalancing for (\d+) s")
+
+    def held_seconds() -> int:
+        found = [held.search(r) for r in _health_reasons(settings)]
+        return max((int(m.group(1)) for m in found if m), default=0)
+
+    try:
+        asyncio.run(send_each(settings, tagged("meanwhile", 300)))
+        _all_once(connect(settings), "meanwhile", 300, {"w": worker})
+        wait_for(lambda: held_seconds() >= 15, 60, "/health to name the held Faust group", worker)
+    finally:
+        stalled.stop()
+    try:
+        wait_for(
+            lambda: not any(faust_reason in r for r in _health_reasons(settings)),
+            90,
+            "the Faust group to settle once the stalled member is gone",
+            worker,
+        )
+        counted = scrape(worker_url(settings))[0].by("logweir_rebalances_total", "group")
+        assert counted.get(settings.ingest_group, 0) >= 1, counted
+        assert counted.get(settings.app_id, 0) >= 1, counted
     finally:
         worker.stop()

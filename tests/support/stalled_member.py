@@ -1,5 +1,7 @@
-"""A consumer-group member that joins and then stalls mid-rebalance: it keeps heartbeating but
-never sends SyncGroup, as a worker does whose partition-revoke step is stuck (an insert that
+"""Consumer-group members that misbehave on purpose, for fault tests.
+
+`StalledMember` joins and then stalls mid-rebalance: it keeps heartbeating but never sends
+SyncGroup, as a worker does whose partition-revoke step is stuck (an insert that
 does not return, a hung host). The first member of a group leads it, and a group's rebalance
 cannot finish without its leader's SyncGroup.
 
@@ -16,7 +18,7 @@ import threading
 
 from aiokafka.client import AIOKafkaClient
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
-from aiokafka.coordinator.protocol import ConsumerProtocol
+from aiokafka.coordinator.protocol import ConsumerProtocol, ConsumerProtocolMemberMetadata
 from aiokafka.errors import for_code
 from aiokafka.protocol.group import HeartbeatRequest, JoinGroupRequest
 
@@ -25,8 +27,19 @@ _GROUP = 0
 
 
 class StalledMember:
-    def __init__(self, bootstrap: str, group: str, topic: str, session_seconds: float) -> None:
+    """`assignor`: the name of the partition assignor the group's members use (aiokafka's
+    default "roundrobin"; Faust's own is "faust"): a member offering another is refused."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        session_seconds: float,
+        assignor: str = RoundRobinPartitionAssignor.name,
+    ) -> None:
         self.bootstrap, self.group, self.topic = bootstrap, group, topic
+        self.assignor = assignor
         self.session_ms = int(session_seconds * 1000)
         self.member_id = ""
         self.joined = threading.Event()
@@ -69,22 +82,50 @@ class StalledMember:
 
     async def _join(self, client: AIOKafkaClient, coordinator: int) -> int:
         """JoinGroup, once more with the member id the broker hands out; the generation."""
-        metadata = RoundRobinPartitionAssignor.metadata({self.topic}).encode()
-        protocols = [(RoundRobinPartitionAssignor.name, metadata)]
         for _ in range(3):
             response = await client.send(
                 coordinator,
-                JoinGroupRequest(
-                    self.group,
-                    self.session_ms,
-                    self.session_ms,
-                    self.member_id,
-                    None,
-                    ConsumerProtocol.PROTOCOL_TYPE,
-                    protocols,
+                _join_request(
+                    self.group, self.topic, self.session_ms, self.assignor, self.member_id
                 ),
             )
             self.member_id = response.member_id
             if response.error_code == 0:
                 return int(response.generation_id)
         raise for_code(response.error_code)()
+
+
+def join_once(bootstrap: str, group: str, topic: str, session_seconds: float) -> None:
+    """A new member's first JoinGroup and nothing more: the broker adds the member, so the
+    group starts forming, and expires it after the session timeout."""
+
+    async def join() -> None:
+        client = AIOKafkaClient(bootstrap_servers=bootstrap)
+        await client.bootstrap()
+        try:
+            coordinator = await client.coordinator_lookup(_GROUP, group)
+            session_ms = int(session_seconds * 1000)
+            await client.send(
+                coordinator,
+                _join_request(group, topic, session_ms, RoundRobinPartitionAssignor.name, ""),
+            )
+        finally:
+            await client.close()
+
+    asyncio.run(join())
+
+
+def _join_request(
+    group: str, topic: str, session_ms: int, assignor: str, member_id: str
+) -> JoinGroupRequest:
+    # Only a group's leader reads its members' metadata.
+    metadata = ConsumerProtocolMemberMetadata(0, [topic], b"").encode()
+    return JoinGroupRequest(
+        group,
+        session_ms,
+        session_ms,
+        member_id,
+        None,
+        ConsumerProtocol.PROTOCOL_TYPE,
+        [(assignor, metadata)],
+    )
