@@ -218,6 +218,20 @@ def test_a_leader_stopping_as_its_group_forms_leaves_no_stall(pipeline_settings:
 _WAITING = "still waiting for partitions of"
 
 
+def _watched(settings: Settings) -> Settings:
+    """`settings` reporting a missing assignment after 2 s, with /health on a port of its own."""
+    return settings.model_copy(update={"ingest_join_seconds": 2.0, "metrics_port": free_port()})
+
+
+def _stall(
+    settings: Settings, group: str, topic: str, assignor: str = "roundrobin"
+) -> StalledMember:
+    """A member of `group` that leads it and stalls mid-rebalance, started."""
+    return StalledMember(
+        settings.kafka_bootstrap, group, topic, settings.kafka_session_timeout_seconds, assignor
+    ).start()
+
+
 def _start_worker(settings: Settings) -> WorkerProcess:
     worker = WorkerProcess(settings, settings.state_dir / "runs" / settings.app_id / "w.log")
     worker.start()
@@ -254,7 +268,7 @@ def test_a_worker_without_partitions_says_so_and_ingests_once_they_come(stack: S
     """Started before its raw topic exists, the worker can own no partition: its log says so
     once, plainly, and /health is degraded with the reason. Once the topic is created, the
     worker picks it up and every event is stored once."""
-    settings = isolated(stack, ingest_join_seconds=2.0, metrics_port=free_port())
+    settings = _watched(isolated(stack))
     broker = Broker(settings)
     broker.create_topics(
         [t for t in settings.topics if t != settings.topic_raw], settings.topic_partitions
@@ -274,15 +288,8 @@ def test_a_group_held_by_a_stalled_member_is_reported_then_recovers(pipeline_set
     assigns): the worker's join cannot finish, and aiokafka's fetch waits for it. The worker
     says so anyway, and once the stalled member is gone (no more heartbeats), the group forms
     again and the worker ingests every event once."""
-    settings = pipeline_settings.model_copy(
-        update={"ingest_join_seconds": 2.0, "metrics_port": free_port()}
-    )
-    stalled = StalledMember(
-        settings.kafka_bootstrap,
-        settings.ingest_group,
-        settings.topic_raw,
-        settings.kafka_session_timeout_seconds,
-    ).start()
+    settings = _watched(pipeline_settings)
+    stalled = _stall(settings, settings.ingest_group, settings.topic_raw)
     worker = _start_worker(settings)
     try:
         _says_it_waits(worker, settings)
@@ -298,16 +305,8 @@ def test_a_stalled_faust_group_holds_neither_ingestion_nor_silence(pipeline_sett
     """The Faust group (alerting's leader election) held by a member that stalled
     mid-rebalance: the ingest consumer, in a group of its own, stores every event meanwhile,
     /health names the Faust group, and both groups' rebalances are counted."""
-    settings = pipeline_settings.model_copy(
-        update={"ingest_join_seconds": 2.0, "metrics_port": free_port()}
-    )
-    stalled = StalledMember(
-        settings.kafka_bootstrap,
-        settings.app_id,
-        settings.topic_alerts,
-        settings.kafka_session_timeout_seconds,
-        assignor="faust",
-    ).start()
+    settings = _watched(pipeline_settings)
+    stalled = _stall(settings, settings.app_id, settings.topic_alerts, assignor="faust")
     worker = _start_worker(settings)
     faust_reason = f"the Faust group {settings.app_id}"
     # Longer than a join takes here (half the session timeout, with room): held, not joining.
