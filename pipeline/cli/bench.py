@@ -16,7 +16,13 @@ from pipeline.settings import Settings
 
 def bench(
     events: Annotated[int, typer.Option(help="events per corpus")] = 300_000,
-    latency_rate: Annotated[float, typer.Option(help="steady rate of the latency run")] = 20_000,
+    latency_rate: Annotated[
+        float,
+        typer.Option(
+            help="steady events/s of the latency run; 0: half the one-worker maximum measured "
+            "in the same run"
+        ),
+    ] = 0,
     latency_seconds: Annotated[float, typer.Option(help="0 skips the latency run")] = 20,
     output: Annotated[Path, typer.Option(help="JSON results")] = Path("bench-results.json"),
     realworld: Annotated[
@@ -101,7 +107,9 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
     if "latency" in r:
         lat = r["latency"]
         table.add_row(
-            f"latency at {lat['rate']:g}/s: p50 / p99", f"{lat['p50_s']} s / {lat['p99_s']} s"
+            f"latency at {lat['rate']:g}/s ({lat['rate_vs_single']}× the one-worker rate): "
+            "p50 / p99",
+            f"{lat['p50_s']} s / {lat['p99_s']} s",
         )
     for name, value in r["ratios"].items():
         table.add_row(f"ratio {name.replace('_', ' ')}", f"{value}×")

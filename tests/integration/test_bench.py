@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_small_benchmark_reports_every_figure(stack):
     steps: list[str] = []
-    results = bench.run(stack, events=400, latency_rate=200, latency_seconds=2, step=steps.append)
+    # latency_rate 0: the latency run holds half the one-worker rate measured first.
+    results = bench.run(stack, events=400, latency_rate=0, latency_seconds=2, step=steps.append)
     json.dumps(results)  # the results file must be writable as JSON
     for shape in ("single", "batched", "naive", "two_workers"):
         assert results[shape]["events_per_s"] > 0
@@ -44,6 +45,8 @@ def test_small_benchmark_reports_every_figure(stack):
         assert intake[place] >= 0
     assert {"intake_vs_single", "intake_vs_batched"} <= set(results["ratios"])
     assert results["latency"]["messages"] > 0
+    assert results["latency"]["rate"] == round(results["single"]["events_per_s"] / 2)
+    assert results["latency"]["rate_vs_single"] == pytest.approx(0.5, abs=0.01)
     assert results["latency"]["p99_s"] >= results["latency"]["p50_s"] > 0
     assert set(results["parse_lines_per_s"]) >= {"json", "access", "syslog", "logfmt", "text"}
     assert len(steps) >= 8
