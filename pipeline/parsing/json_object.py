@@ -38,8 +38,14 @@ def parse_group(lines: list[bytes]) -> list[Parsed | None]:
 
 
 def flatten(obj: dict[str, object]) -> dict[str, object]:
-    """Nested objects become dotted keys ({"a": {"b": 1}} → {"a.b": 1}); lists stay values."""
-    # Most log objects are flat or shallow: top-level keys are copied without formatting.
+    """Nested objects become dotted keys ({"a": {"b": 1}} → {"a.b": 1}); lists stay values.
+    A flat object is returned as it is."""
+    for value in obj.values():
+        if type(value) is dict and value:
+            break
+    else:
+        return obj  # most log objects are flat
+    # Top-level keys are copied without formatting.
     out: dict[str, object] = {}
     stack: list[tuple[str, dict[str, object]]] = []
     for key, value in obj.items():
