@@ -292,10 +292,10 @@ def test_a_group_held_by_a_stalled_member_is_reported_then_recovers(pipeline_set
     stalled = _stall(settings, settings.ingest_group, settings.topic_raw)
     worker = _start_worker(settings)
     try:
-        _says_it_waits(worker, settings)
-    finally:
-        stalled.stop()
-    try:
+        try:
+            _says_it_waits(worker, settings)
+        finally:
+            stalled.stop()
         _ingests_and_settles(worker, settings, "held")
     finally:
         worker.stop()
@@ -317,12 +317,12 @@ def test_a_stalled_faust_group_holds_neither_ingestion_nor_silence(pipeline_sett
         return max((int(m.group(1)) for m in found if m), default=0)
 
     try:
-        asyncio.run(send_each(settings, tagged("meanwhile", 300)))
-        _all_once(connect(settings), "meanwhile", 300, {"w": worker})
-        wait_for(lambda: held_seconds() >= 15, 60, "/health to name the held Faust group", worker)
-    finally:
-        stalled.stop()
-    try:
+        try:
+            asyncio.run(send_each(settings, tagged("meanwhile", 300)))
+            _all_once(connect(settings), "meanwhile", 300, {"w": worker})
+            wait_for(lambda: held_seconds() >= 15, 60, "/health to name the held group", worker)
+        finally:
+            stalled.stop()
         wait_for(
             lambda: not any(faust_reason in r for r in _health_reasons(settings)),
             90,
