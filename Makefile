@@ -7,7 +7,8 @@ BIN     = $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# setup.py and the C source: the C module (pipeline/parsing/_fields.c) is built by the install.
+$(VENV)/.installed: pyproject.toml setup.py pipeline/parsing/_fields.c
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: logweir needs Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'

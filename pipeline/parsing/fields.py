@@ -133,3 +133,28 @@ def text(value: object) -> str:
     if isinstance(value, int | float):  # bool cannot be subclassed: it was handled above
         return str(value)
     return orjson.dumps(value).decode()
+
+
+# The columnar step's form of this module (pipeline/parsing/_fields.c): `to_fields`, and
+# JSON's group form `json_group` (orjson, flatten, to_fields), in C with no Python frame per
+# line, key or value. The tables and the rules for uncommon values (`timestamps.from_any`,
+# `severity.from_level`, `text`) are this module's, handed over here once; the Python
+# functions above stay the record path's and the reference the C results are tested against.
+try:
+    from pipeline.parsing import _fields as compiled
+except ImportError as exc:  # pragma: no cover - a checkout that skipped the build
+    raise ImportError(
+        f"logweir's C module is not built ({exc}): run `make setup` or `pip install -e .`"
+    ) from exc
+
+compiled.configure(
+    roles=_ROLES,
+    level_words=severity.WORDS,
+    from_any=timestamps.from_any,
+    from_level=severity.from_level,
+    text=text,
+    loads=orjson.loads,
+    decode_error=orjson.JSONDecodeError,
+    unspecified=Severity.UNSPECIFIED,
+    max_attributes=MAX_ATTRIBUTES,
+)

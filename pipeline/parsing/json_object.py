@@ -24,17 +24,8 @@ def parse(line: bytes) -> LogRecord | None:
 
 
 def parse_group(lines: list[bytes]) -> list[Parsed | None]:
-    """`parse` of each line, as fields (see registry.Parsed)."""
-    out: list[Parsed | None] = []
-    loads, to_fields, decode_error = orjson.loads, fields.to_fields, orjson.JSONDecodeError
-    for line in lines:
-        try:
-            obj = loads(line)
-        except decode_error:
-            out.append(None)
-            continue
-        out.append(to_fields(flatten(obj), line) if type(obj) is dict else None)
-    return out
+    """`parse` of each line, as fields (see registry.Parsed), in C (fields.compiled)."""
+    return fields.compiled.json_group(lines)
 
 
 def flatten(obj: dict[str, object]) -> dict[str, object]:

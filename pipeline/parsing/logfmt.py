@@ -31,7 +31,7 @@ def parse(line: bytes) -> LogRecord | None:
 
 def parse_group(lines: list[bytes]) -> list[Parsed | None]:
     """`parse` of each line, as fields (see registry.Parsed)."""
-    to_fields = fields.to_fields
+    to_fields = fields.compiled.to_fields
     return [None if (items := _items(line)) is None else to_fields(items, line) for line in lines]
 
 

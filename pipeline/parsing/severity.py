@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.records import Severity
 
-_WORDS: dict[str, Severity] = {
+WORDS: dict[str, Severity] = {
     word: sev
     for sev, words in {
         Severity.TRACE: "trace trc trce t finest finer verbose vrb v",
@@ -24,7 +24,7 @@ NAMES = ", ".join(s.name for s in Severity if s)
 
 # Syslog severities 0–7 are named by these keywords, which the table above already maps.
 SYSLOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-_SYSLOG = tuple(_WORDS[word] for word in SYSLOG_LEVELS)
+_SYSLOG = tuple(WORDS[word] for word in SYSLOG_LEVELS)
 
 
 def from_level(level: str | int | float | None) -> Severity:
@@ -35,7 +35,7 @@ def from_level(level: str | int | float | None) -> Severity:
     """
     if type(level) is str:
         # Most producers already write a lower-case word: one lookup, no string copies.
-        found = _WORDS.get(level)
+        found = WORDS.get(level)
         if found is not None:
             return found
     if level is None or level == "":
@@ -46,7 +46,7 @@ def from_level(level: str | int | float | None) -> Severity:
         # NaN, infinities and huge numbers are not levels (and NaN has no int()).
         return _from_number(int(level)) if 0 <= level < 1000 else Severity.UNSPECIFIED
     word = level.strip().lower()
-    found = _WORDS.get(word)
+    found = WORDS.get(word)
     if found is not None:
         return found
     if word.isascii() and word.isdigit() and len(word) <= 3:

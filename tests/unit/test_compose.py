@@ -365,3 +365,10 @@ def test_clickhouse_has_the_backups_disk_of_logweir_backup_on_a_volume_of_its_ow
     source = volumes.get(PurePosixPath(path or ""))
     assert source in (compose().get("volumes") or {}), f"{path} is not on a named volume"
     assert source != volumes[PurePosixPath("/var/lib/clickhouse")], "backups beside the data"
+
+
+def test_worker_image_builds_the_c_module_and_runs_without_a_compiler():
+    dockerfile = (ROOT / service("worker")["build"] / "Dockerfile").read_text()
+    build, run = dockerfile.rsplit("\nFROM ", 1)
+    assert "gcc" in build and "COPY pyproject.toml setup.py" in build
+    assert "pip wheel" in build and "--from=build /wheels" in run and "gcc" not in run

@@ -1,0 +1,404 @@
+/* The columnar step's key/value work in C: JSON lines and key/value objects to fields.
+
+   `json_group(lines)` is `json_object.parse_group`: orjson.loads, `json_object.flatten` and
+   `fields.to_fields` for each line, with no Python frame per line, key or value. `to_fields`
+   is `fields.to_fields` itself. Their results equal the Python functions' for every input
+   (tests/unit/parsing/test_compiled_fields.py, and the columnar identity test, which runs the
+   record path on the Python code): the Python code is the reference and the record path's.
+
+   Everything the tables and rules are made of comes from Python once (`configure`): the alias
+   roles, the level words, the attribute cap. The common cases are done here (string values, an
+   ISO 8601 time string, a level word); anything else calls the Python function that owns it
+   (`timestamps.from_any`, `severity.from_level`, `fields.text`), so there is one definition of
+   each rule and this file only avoids the calls where the answer is plain. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+
+#define FIELDS 8 /* time, level, message, service, host, logger, trace, span */
+
+static PyObject *roles;        /* alias key -> (field, rank) */
+static PyObject *level_words;  /* level word -> Severity */
+static PyObject *from_any;     /* timestamps.from_any */
+static PyObject *from_level;   /* severity.from_level */
+static PyObject *text_fn;      /* fields.text */
+static PyObject *loads;        /* orjson.loads */
+static PyObject *decode_error; /* orjson.JSONDecodeError */
+static PyObject *unspecified;  /* Severity.UNSPECIFIED */
+static Py_ssize_t max_attributes = -1;
+
+static PyObject *empty, *dot, *true_text, *false_text, *time_unparsed, *attributes_capped;
+
+static int configured(void) {
+    if (max_attributes < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "pipeline.parsing._fields is not configured");
+        return 0;
+    }
+    return 1;
+}
+
+/* fields.text: strings as they are, numbers as written, the rest by the Python function. */
+static PyObject *text_of(PyObject *value) {
+    if (value == NULL || value == Py_None) return Py_NewRef(empty);
+    if (PyUnicode_CheckExact(value)) return Py_NewRef(value);
+    if (PyLong_CheckExact(value) || PyFloat_CheckExact(value)) return PyObject_Str(value);
+    if (value == Py_True) return Py_NewRef(true_text);
+    if (value == Py_False) return Py_NewRef(false_text);
+    return PyObject_CallOneArg(text_fn, value);
+}
+
+/* ---- ISO 8601 times: timestamps.LEADING_ISO and from_iso_match, for the strings they match
+   as they are (no leading space, ASCII). Anything else goes to timestamps.from_any. ---- */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int all_digits(const char *s, int n) {
+    for (int i = 0; i < n; i++)
+        if (!is_digit(s[i])) return 0;
+    return 1;
+}
+static int number(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
+    return v;
+}
+static int is_space(char c) { /* \s under re.ASCII */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static long long floor_div(long long a, long long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+static const int days_in_month[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+/* timestamps.civil_seconds; 0 with *ok = 0 when the date does not exist. */
+static long long civil_seconds(int year, int month, int day, int hour, int minute, int second,
+                               int *ok) {
+    *ok = 0;
+    if (!(month >= 1 && month <= 12 && day >= 1 && day <= days_in_month[month])) return 0;
+    if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
+        return 0;
+    if (hour > 23 || minute > 59 || second > 60) return 0;
+    long long y = month <= 2 ? year - 1 : year;
+    long long era = floor_div(y, 400);
+    long long yoe = y - era * 400;
+    long long doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+    long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    *ok = 1;
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+/* 1: an ISO time, *ns its nanoseconds (0: a time that does not exist or is out of range, which
+   from_any answers None for); -1: not one this handles, ask timestamps.from_any. */
+static int iso_ns(PyObject *value, long long *ns) {
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) return -1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    const char *s = (const char *)PyUnicode_DATA(value);
+    if (n < 19 || !all_digits(s, 4) || s[4] != '-' || !all_digits(s + 5, 2) || s[7] != '-' ||
+        !all_digits(s + 8, 2) || !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') ||
+        !all_digits(s + 11, 2) || s[13] != ':' || !all_digits(s + 14, 2) || s[16] != ':' ||
+        !all_digits(s + 17, 2))
+        return -1;
+    Py_ssize_t i = 19;
+    long long fraction = 0;
+    if (i + 1 < n && (s[i] == '.' || s[i] == ',') && is_digit(s[i + 1])) {
+        int count = 0;
+        for (i++; i < n && is_digit(s[i]) && count < 9; i++, count++) fraction = fraction * 10 + (s[i] - '0');
+        for (; count < 9; count++) fraction *= 10;
+    }
+    if (i < n && is_space(s[i])) i++; /* `\s?`: a zone may follow; a space alone changes nothing */
+    long long offset = 0;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        offset = 0;
+    } else if (i < n && (s[i] == '+' || s[i] == '-') && i + 2 < n && all_digits(s + i + 1, 2)) {
+        /* [+-]\d{2}:?\d{2}; without its minutes the zone is not matched and the time is UTC */
+        const char *z = s + i;
+        Py_ssize_t left = n - i;
+        int hours = number(z + 1, 2), minutes;
+        if (left >= 6 && z[3] == ':' && all_digits(z + 4, 2))
+            minutes = number(z + 4, 2);
+        else if (left >= 5 && all_digits(z + 3, 2))
+            minutes = number(z + 3, 2);
+        else
+            minutes = -1;
+        if (minutes >= 0) {
+            if (hours > 23 || minutes > 59) {
+                *ns = 0;
+                return 1;
+            }
+            offset = hours * 3600 + minutes * 60;
+            if (z[0] == '-') offset = -offset;
+        }
+    }
+    int ok;
+    long long seconds = civil_seconds(number(s, 4), number(s + 5, 2), number(s + 8, 2),
+                                      number(s + 11, 2), number(s + 14, 2), number(s + 17, 2), &ok);
+    if (!ok) {
+        *ns = 0;
+        return 1;
+    }
+    __int128 total = (__int128)(seconds - offset) * 1000000000 + fraction;
+    *ns = (total > 0 && total <= (__int128)LLONG_MAX) ? (long long)total : 0;
+    return 1;
+}
+
+/* `timestamps.from_any(time) or 0`, as a new reference. */
+static PyObject *time_ns(PyObject *time) {
+    long long ns;
+    if (iso_ns(time, &ns) == 1) return PyLong_FromLongLong(ns);
+    PyObject *found = PyObject_CallOneArg(from_any, time);
+    if (found == NULL) return NULL;
+    int truth = PyObject_IsTrue(found);
+    if (truth < 0) {
+        Py_DECREF(found);
+        return NULL;
+    }
+    if (truth) return found;
+    Py_DECREF(found);
+    return PyLong_FromLong(0);
+}
+
+/* The severity to_fields gives a level value (never None here). */
+static PyObject *severity_of(PyObject *level) {
+    if (PyUnicode_CheckExact(level)) {
+        PyObject *found = PyDict_GetItemWithError(level_words, level);
+        if (found != NULL) return Py_NewRef(found);
+        if (PyErr_Occurred()) return NULL;
+    }
+    int known = PyUnicode_Check(level) || PyLong_Check(level) || PyFloat_Check(level);
+    return PyObject_CallOneArg(from_level, known ? level : Py_None);
+}
+
+static int set_text(PyObject *attributes, PyObject *key, PyObject *value) {
+    PyObject *text = text_of(value);
+    if (text == NULL) return -1;
+    int failed = PyDict_SetItem(attributes, key, text);
+    Py_DECREF(text);
+    return failed;
+}
+
+/* fields.to_fields: the fields tuple of flat key/values (a dict) and their line (bytes). */
+static PyObject *fields_of(PyObject *items, PyObject *line) {
+    PyObject *values[FIELDS] = {NULL}, *keys[FIELDS] = {NULL}; /* borrowed from items */
+    Py_ssize_t ranks[FIELDS];
+    for (int f = 0; f < FIELDS; f++) ranks[f] = PY_SSIZE_T_MAX;
+    PyObject *attributes = PyDict_New(), *flags = NULL, *ns = NULL, *result = NULL;
+    PyObject *out[8] = {NULL}; /* severity, level, service, host, logger, trace, span, body */
+    if (attributes == NULL) return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(items, &pos, &key, &value)) {
+        PyObject *role = PyDict_GetItemWithError(roles, key);
+        if (role == NULL && PyErr_Occurred()) goto done;
+        if (role != NULL && value != Py_None) {
+            Py_ssize_t field = PyLong_AsSsize_t(PyTuple_GET_ITEM(role, 0));
+            Py_ssize_t rank = PyLong_AsSsize_t(PyTuple_GET_ITEM(role, 1));
+            if (rank < ranks[field]) {
+                /* a less preferred alias came first: it stays an attribute */
+                if (keys[field] != NULL && set_text(attributes, keys[field], values[field]) < 0)
+                    goto done;
+                values[field] = value, ranks[field] = rank, keys[field] = key;
+                continue;
+            }
+        }
+        if (set_text(attributes, key, value) < 0) goto done;
+    }
+    PyObject *time = values[0], *level = values[1], *message = values[2];
+    if (!(flags = PyList_New(0))) goto done;
+    if (time == NULL) {
+        ns = PyLong_FromLong(0);
+    } else {
+        ns = time_ns(time);
+        if (ns != NULL && !PyObject_IsTrue(ns) && set_text(attributes, time_unparsed, time) < 0)
+            goto done;
+    }
+    if (ns == NULL) goto done;
+    if (PyDict_GET_SIZE(attributes) > max_attributes) {
+        PyObject *capped = PyDict_New();
+        if (capped == NULL) goto done;
+        pos = 0;
+        for (Py_ssize_t kept = 0; kept < max_attributes && PyDict_Next(attributes, &pos, &key, &value); kept++)
+            if (PyDict_SetItem(capped, key, value) < 0) {
+                Py_DECREF(capped);
+                goto done;
+            }
+        Py_SETREF(attributes, capped);
+        if (PyList_Append(flags, attributes_capped) < 0) goto done;
+    }
+    out[0] = level == NULL ? Py_NewRef(unspecified) : severity_of(level);
+    if (out[0] == NULL) goto done;
+    static const int as_text[6] = {1, 3, 4, 5, 6, 7}; /* level, service … span: fields' index */
+    for (int f = 0; f < 6; f++)
+        if ((out[f + 1] = text_of(values[as_text[f]])) == NULL) goto done;
+    if (message != NULL) {
+        out[7] = text_of(message);
+    } else if (PyBytes_Check(line)) {
+        out[7] = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line), "replace");
+    } else {
+        PyErr_SetString(PyExc_TypeError, "to_fields: line must be bytes");
+    }
+    if (out[7] == NULL) goto done;
+    result = PyTuple_Pack(11, ns, out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7],
+                          attributes, flags);
+done:
+    for (int f = 0; f < 8; f++) Py_XDECREF(out[f]);
+    Py_XDECREF(ns);
+    Py_XDECREF(flags);
+    Py_DECREF(attributes);
+    return result;
+}
+
+/* json_object.flatten: nested objects become dotted keys; a flat object is returned as is. */
+static PyObject *flatten(PyObject *obj) {
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    int nested = 0;
+    while (PyDict_Next(obj, &pos, &key, &value))
+        if (PyDict_CheckExact(value) && PyDict_GET_SIZE(value)) {
+            nested = 1;
+            break;
+        }
+    if (!nested) return Py_NewRef(obj);
+    PyObject *out = PyDict_New(), *stack = PyList_New(0);
+    if (out == NULL || stack == NULL) goto failed;
+    /* Top-level keys are copied without formatting; nested objects wait on a stack, the
+       last pushed first (the Python function's order, which the attributes keep). */
+    PyObject *prefix = Py_None, *current = obj;
+    Py_INCREF(prefix);
+    Py_INCREF(current);
+    for (;;) {
+        pos = 0;
+        while (PyDict_Next(current, &pos, &key, &value)) {
+            PyObject *name = prefix == Py_None ? Py_NewRef(key) : PyUnicode_Concat(prefix, key);
+            if (name == NULL) goto failed_in_loop;
+            int failed;
+            if (PyDict_CheckExact(value) && PyDict_GET_SIZE(value)) {
+                PyObject *next = PyUnicode_Concat(name, dot), *entry = NULL;
+                if (next != NULL) entry = PyTuple_Pack(2, next, value);
+                Py_XDECREF(next);
+                failed = entry == NULL || PyList_Append(stack, entry) < 0;
+                Py_XDECREF(entry);
+            } else {
+                failed = PyDict_SetItem(out, name, value) < 0;
+            }
+            Py_DECREF(name);
+            if (failed) goto failed_in_loop;
+        }
+        Py_DECREF(prefix);
+        Py_DECREF(current);
+        Py_ssize_t left = PyList_GET_SIZE(stack);
+        if (left == 0) break;
+        PyObject *entry = PyList_GET_ITEM(stack, left - 1);
+        prefix = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
+        current = Py_NewRef(PyTuple_GET_ITEM(entry, 1));
+        if (PyList_SetSlice(stack, left - 1, left, NULL) < 0) goto failed_in_loop;
+    }
+    Py_DECREF(stack);
+    return out;
+failed_in_loop:
+    Py_DECREF(prefix);
+    Py_DECREF(current);
+failed:
+    Py_XDECREF(out);
+    Py_XDECREF(stack);
+    return NULL;
+}
+
+static PyObject *to_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (!configured()) return NULL;
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "to_fields(items: dict, line: bytes)");
+        return NULL;
+    }
+    return fields_of(args[0], args[1]);
+}
+
+static PyObject *json_group(PyObject *module, PyObject *lines) {
+    if (!configured()) return NULL;
+    if (!PyList_Check(lines)) {
+        PyErr_SetString(PyExc_TypeError, "json_group(lines: list[bytes])");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
+        PyObject *obj = PyObject_CallOneArg(loads, line);
+        if (obj == NULL) {
+            if (!PyErr_ExceptionMatches(decode_error)) goto failed;
+            PyErr_Clear();
+            parsed = Py_NewRef(Py_None);
+        } else if (PyDict_CheckExact(obj)) {
+            PyObject *flat = flatten(obj);
+            parsed = flat == NULL ? NULL : fields_of(flat, line);
+            Py_XDECREF(flat);
+        } else {
+            parsed = Py_NewRef(Py_None);
+        }
+        Py_XDECREF(obj);
+        if (parsed == NULL) goto failed;
+        PyList_SET_ITEM(out, i, parsed);
+    }
+    return out;
+failed:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"roles", "level_words", "from_any", "from_level", "text", "loads",
+                            "decode_error", "unspecified", "max_attributes", NULL};
+    PyObject *r, *w, *fa, *fl, *t, *l, *de, *u;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOOOOn", names, &PyDict_Type, &r,
+                                     &PyDict_Type, &w, &fa, &fl, &t, &l, &de, &u, &cap))
+        return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *key, *role;
+    while (PyDict_Next(r, &pos, &key, &role)) {
+        Py_ssize_t field;
+        if (!PyUnicode_CheckExact(key) || !PyTuple_Check(role) || PyTuple_GET_SIZE(role) != 2 ||
+            (field = PyLong_AsSsize_t(PyTuple_GET_ITEM(role, 0))) < 0 || field >= FIELDS ||
+            PyLong_AsSsize_t(PyTuple_GET_ITEM(role, 1)) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "roles: %R is not str -> (field 0-7, rank)", key);
+            return NULL;
+        }
+    }
+    if (cap < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_attributes must be >= 0");
+        return NULL;
+    }
+    Py_XSETREF(roles, Py_NewRef(r));
+    Py_XSETREF(level_words, Py_NewRef(w));
+    Py_XSETREF(from_any, Py_NewRef(fa));
+    Py_XSETREF(from_level, Py_NewRef(fl));
+    Py_XSETREF(text_fn, Py_NewRef(t));
+    Py_XSETREF(loads, Py_NewRef(l));
+    Py_XSETREF(decode_error, Py_NewRef(de));
+    Py_XSETREF(unspecified, Py_NewRef(u));
+    max_attributes = cap;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "Set the tables and the Python functions the rules come from (fields.py does, once)."},
+    {"to_fields", (PyCFunction)(void (*)(void))to_fields, METH_FASTCALL,
+     "fields.to_fields(items, line)."},
+    {"json_group", json_group, METH_O, "json_object.parse_group(lines)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_fields", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__fields(void) {
+    empty = PyUnicode_InternFromString("");
+    dot = PyUnicode_InternFromString(".");
+    true_text = PyUnicode_InternFromString("true");
+    false_text = PyUnicode_InternFromString("false");
+    time_unparsed = PyUnicode_InternFromString("time_unparsed");
+    attributes_capped = PyUnicode_InternFromString("attributes_capped");
+    if (!empty || !dot || !true_text || !false_text || !time_unparsed || !attributes_capped)
+        return NULL;
+    return PyModule_Create(&module_def);
+}

@@ -1,0 +1,10 @@
+"""The compiled part of logweir; everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        # The columnar step's JSON and key/value fields (pipeline/parsing/fields.py).
+        Extension("pipeline.parsing._fields", ["pipeline/parsing/_fields.c"]),
+    ]
+)

@@ -1,0 +1,187 @@
+"""The C form of the key/value fields (pipeline/parsing/_fields.c) gives what the Python
+functions give, value for value and type for type, attribute order included: `to_fields` over
+any flat object, `json_group` over any line (orjson, flatten, to_fields)."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from pipeline.parsing import fields, json_object
+from pipeline.parsing.registry import Parsed
+
+# Time strings at the edges of timestamps.from_any's ISO pattern and range, written by hand:
+# each is a case the C matcher must answer as the regex does, or leave to Python.
+TIMES = [
+    "2024-01-02T03:04:05Z",
+    "2024-01-02t03:04:05z",
+    "2024-01-02 03:04:05",
+    "2024-01-02T03:04:05.123456789Z",
+    "2024-01-02T03:04:05.1234567891Z",  # a tenth digit: the match ends before it, no zone
+    "2024-01-02T03:04:05,5+01:00",
+    "2024-01-02T03:04:05.Z",  # a dot without digits is not a fraction
+    "2024-01-02T03:04:05 +0130",
+    "2024-01-02T03:04:05\t-05:00",
+    "2024-01-02T03:04:05  +01:00",  # two spaces: the zone is not read
+    "2024-01-02T03:04:05+01:0",  # half a zone: not a zone, the time is UTC
+    "2024-01-02T03:04:05+01",
+    "2024-01-02T03:04:05+2400",  # hours out of range: no time
+    "2024-01-02T03:04:05-00:60",
+    "2024-01-02T03:04:05+01:00 trailing words",
+    "2024-01-02T03:04:05 ",
+    " 2024-01-02T03:04:05Z",  # leading space: stripped by from_any
+    "2024-02-29T00:00:00Z",
+    "2023-02-29T00:00:00Z",
+    "2024-04-31T00:00:00Z",
+    "2024-13-01T00:00:00Z",
+    "2016-12-31T23:59:60Z",
+    "2024-01-01T24:00:00Z",
+    "0000-01-01T00:00:00Z",
+    "1970-01-01T00:00:00Z",  # the epoch itself is 0: no time
+    "1970-01-01T00:00:00.000000001Z",
+    "1970-01-01T00:00:00.5+00:01",  # before the epoch once the zone is applied
+    "2262-04-11T23:47:16.854775807Z",  # the last DateTime64(9) nanosecond
+    "2262-04-11T23:47:16.854775808Z",
+    "9999-12-31T23:59:59.999999999-23:59",
+    "2024-01-02T03:04",
+    "2024-01-02X03:04:05",
+    "２０２４-01-02T03:04:05Z",  # full-width digits
+    "2024-01-02T03:04:05Zé",
+    "1704164645",
+    "1704164645.123456789",
+    "1704164645123",
+    "",
+    "now",
+]
+
+LEVELS = ["info", "INFO", " warn ", "Warning", "E", "crit", "50", "", "nonsense", "٣"]
+ROLE_KEYS = [
+    key
+    for keys in (
+        fields.TIME_KEYS,
+        fields.LEVEL_KEYS,
+        fields.MESSAGE_KEYS,
+        fields.SERVICE_KEYS,
+        fields.HOST_KEYS,
+        fields.LOGGER_KEYS,
+        fields.TRACE_KEYS,
+        fields.SPAN_KEYS,
+    )
+    for key in keys
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(TIMES + LEVELS),
+    st.text(max_size=12),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+keys = st.one_of(st.sampled_from(ROLE_KEYS), st.text(max_size=8))
+
+
+def same(python: Parsed | None, compiled: Parsed | None) -> None:
+    """Equal, with the same types (1 == 1.0 == True would hide a wrong one) and map order."""
+    assert repr(compiled) == repr(python)
+    if python is not None and compiled is not None:
+        assert [type(v) for v in compiled] == [type(v) for v in python]
+        assert list(compiled[9].items()) == list(python[9].items())
+
+
+@pytest.mark.parametrize("time", TIMES)
+def test_every_edge_of_the_time_pattern_reads_as_in_python(time):
+    items = {"time": time, "msg": "m"}
+    same(fields.to_fields(items, b"{}"), fields.compiled.to_fields(items, b"{}"))
+
+
+@hypothesis_settings(max_examples=600, deadline=None)
+@given(st.dictionaries(keys, values, max_size=14), st.binary(max_size=20))
+def test_any_flat_object_gives_the_python_fields(items, line):
+    same(fields.to_fields(items, line), fields.compiled.to_fields(items, line))
+
+
+def test_more_attributes_than_the_cap_keep_the_first_and_are_flagged():
+    items = {f"k{i}": i for i in range(fields.MAX_ATTRIBUTES + 5)} | {"ts": "x", "msg": "m"}
+    python, compiled = fields.to_fields(items, b"{}"), fields.compiled.to_fields(items, b"{}")
+    same(python, compiled)
+    assert compiled[10] == ["attributes_capped"] and len(compiled[9]) == fields.MAX_ATTRIBUTES
+
+
+def reference_group(lines: list[bytes]) -> list[Parsed | None]:
+    """json_object.parse_group as Python: the record path's parse, as fields."""
+    out: list[Parsed | None] = []
+    for line in lines:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            out.append(None)
+            continue
+        is_object = type(obj) is dict
+        out.append(fields.to_fields(json_object.flatten(obj), line) if is_object else None)
+    return out
+
+
+json_lines = st.one_of(
+    st.dictionaries(keys, values, max_size=10).map(lambda d: json.dumps(d).encode()),
+    st.dictionaries(keys, values, max_size=10).map(
+        lambda d: json.dumps(d, ensure_ascii=False).encode()
+    ),
+    st.binary(max_size=30).map(lambda b: b"{" + b),
+    st.sampled_from([b"[]", b"1", b'"s"', b"null", b"{", b"{}", b'{"a":{}}', b'{"a":{"b":{}}}']),
+)
+
+
+@hypothesis_settings(max_examples=600, deadline=None)
+@given(st.lists(json_lines, max_size=8))
+def test_any_json_line_gives_the_python_fields(lines):
+    for python, compiled in zip(
+        reference_group(lines), fields.compiled.json_group(lines), strict=True
+    ):
+        same(python, compiled)
+
+
+def test_nested_objects_flatten_in_the_python_order():
+    line = b'{"a":{"b":{"c":1},"d":2},"e":{"f":3},"g":4,"a.d":5,"msg":{"text":"m"}}'
+    (python,) = reference_group([line])
+    (compiled,) = fields.compiled.json_group([line])
+    same(python, compiled)
+    assert list(compiled[9]) == ["g", "a.d", "msg.text", "e.f", "a.b.c"]
+
+
+def test_repeated_batches_leak_no_objects():
+    """Every object the C code makes is released: a leaked dict, string or tuple per line
+    would grow the traced memory by megabytes over these batches."""
+    deep = b'{"a":' * 200 + b"1" + b"}" * 200
+    lines = [
+        deep,
+        b'{"msg":"x","level":"warn","n":1.5,"t":"2024-01-02T03:04:05Z","ctx":{"id":[1,2]}}',
+        b'{"message":"x","msg":"y","ts":"never","b":true}',
+        b"not json",
+        b"[1]",
+    ] * 400
+    expected = reference_group(lines)
+    assert fields.compiled.json_group(lines) == expected
+    tracemalloc.start()
+    try:
+        fields.compiled.json_group(lines)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            fields.compiled.json_group(lines)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes more after 5 batches of {len(lines)} lines"
