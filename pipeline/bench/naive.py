@@ -34,7 +34,9 @@ def main() -> None:
         nonlocal pending
         if pending.log_rows:
             rows, pending = pending.log_rows, Batch()
-            await asyncio.to_thread(client.insert, "otel_logs", rows, column_names=LOG_COLUMNS)
+            await asyncio.to_thread(
+                client.insert, "otel_logs", rows.rows(), column_names=LOG_COLUMNS
+            )
 
     @app.agent(topic, name="naive")
     async def naive(stream):  # type: ignore[no-untyped-def]

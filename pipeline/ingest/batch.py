@@ -19,7 +19,7 @@ from pipeline.ingest.ingestor import Ingestor
 from pipeline.ingest.message import Message
 from pipeline.observe.telemetry import IngestCounters, Tally
 from pipeline.sink.progress import PartitionLog
-from pipeline.sink.tables import Row, log_row
+from pipeline.sink.tables import TableRows, log_row
 from pipeline.sink.writer import ClickHouseSink
 from schemas.records import DeadLetter, LogRecord
 
@@ -27,7 +27,7 @@ from schemas.records import DeadLetter, LogRecord
 @dataclass(slots=True)
 class Batch:
     tally: Tally = field(default_factory=Tally)
-    log_rows: list[Row] = field(default_factory=list)
+    log_rows: TableRows = field(default_factory=TableRows)
     # Each with its event index in the message.
     dead_letters: list[tuple[DeadLetter, int]] = field(default_factory=list)
     # The Kafka records it came from (when it came from a consumer), for the dead letter of a

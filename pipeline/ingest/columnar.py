@@ -39,7 +39,7 @@ from pipeline.ingest.ingestor import Ingestor, is_utf8
 from pipeline.ingest.message import Message
 from pipeline.parsing.registry import Format
 from pipeline.settings import Settings
-from pipeline.sink.tables import log_rows
+from pipeline.sink.tables import log_columns
 from schemas.records import DeadLetter, LogColumns, LogRecord, OtelFields, Severity
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class ColumnarStep:
         tally.formats.update(rows.format)
         for enrich in self.enrichers:
             enrich(rows)
-        batch.log_rows = log_rows(rows, coordinates)
+        batch.log_rows = log_columns(rows, coordinates)
         if letters:
             letters.sort(key=lambda found: found[:2])  # the record path's order
             batch.dead_letters = [(letter, index) for _, index, letter in letters]
@@ -278,6 +278,10 @@ def _as_columns(rows: list[_Fields], facts: list[_Facts]) -> LogColumns:
         format=c[11],
         trace_flags=c[12],
         otel=c[13],
+        # LogRecord's own defaults, for a worker without the template enricher (which sets
+        # both); without them a row would have no TemplateId and no row would be made.
+        template_id=[0] * len(rows),
+        template=[""] * len(rows),
         kafka_ms=kafka_ms,
         key=key,
         headers=headers,

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
 
 from pipeline.observe import telemetry
-from pipeline.sink.tables import COORDINATES, Row
 
 log = logging.getLogger("logweir.sink")
 
@@ -64,22 +63,24 @@ class Span:
     high_timestamp: int
 
 
-def spans(table: str, rows: Iterable[Row]) -> dict[TopicPartition, Span]:
-    """(topic, partition) → its Span, in one pass over the rows."""
-    c = COORDINATES[table]
-    t, p, o, ts = c.topic, c.partition, c.offset, c.timestamp
+def spans(
+    topics: Sequence[str],
+    partitions: Sequence[int],
+    offsets: Sequence[int],
+    timestamps: Sequence[int],
+) -> dict[TopicPartition, Span]:
+    """(topic, partition) → its Span, in one pass over the rows' coordinate columns."""
     found: dict[TopicPartition, Span] = {}
-    for row in rows:
-        key: TopicPartition = (row[t], row[p])  # type: ignore[assignment]
-        offset: int = row[o]  # type: ignore[assignment]
+    for topic, partition, offset, ts in zip(topics, partitions, offsets, timestamps, strict=True):
+        key = (topic, partition)
         span = found.get(key)
         if span is None:
-            found[key] = Span(offset, offset, 1, row[ts], row[ts])  # type: ignore[arg-type]
+            found[key] = Span(offset, offset, 1, ts, ts)
             continue
         if offset < span.low:
-            span.low, span.low_timestamp = offset, row[ts]  # type: ignore[assignment]
+            span.low, span.low_timestamp = offset, ts
         elif offset > span.high:
-            span.high, span.high_timestamp = offset, row[ts]  # type: ignore[assignment]
+            span.high, span.high_timestamp = offset, ts
         span.rows += 1
     return found
 

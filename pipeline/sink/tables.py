@@ -8,7 +8,7 @@ once the stored progress has been checked against the broker (see `progress`).
 
 from __future__ import annotations
 
-from itertools import repeat
+from collections.abc import Iterator, Sequence
 
 from pipeline.ingest.message import Message
 from schemas.records import SEVERITY_TEXT, DeadLetter, LogColumns, LogRecord, OtelFields
@@ -129,67 +129,125 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
     )
 
 
-def log_rows(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> list[Row]:
-    """`log_row` of every row of the columns; `kafka` holds each row's topic, partition,
-    offset and event index (its Kafka timestamp is in the columns). Built column by column
-    and zipped into rows in C."""
+def log_columns(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> TableRows:
+    """`log_row` of every row of the columns, as otel_logs columns (no row is made: the sink
+    inserts columns); `kafka` holds each row's topic, partition, offset and event index (its
+    Kafka timestamp is in the columns)."""
     times, services, hosts = rows.timestamp_ns, rows.service, rows.host
+    count = len(times)
     severities = list(map(int, rows.severity))
     resources: list[dict[str, str]] = [
         {"service.name": service, "host.name": host} if host else {"service.name": service}
         for service, host in zip(services, hosts, strict=True)
     ]
     no_otel = _NO_OTEL_FIELDS
-    otel_rows = [i for i, otel in enumerate(rows.otel) if otel is not None]
     texts = [SEVERITY_TEXT[severity] for severity in severities]
     topics, partitions, offsets, indices = zip(*kafka, strict=True) if kafka else ((),) * 4
-    out: list[Row] = list(
-        zip(
-            times,
-            [ns // 1_000_000_000 for ns in times],
-            rows.trace_id,
-            rows.span_id,
-            rows.trace_flags,
-            texts,
-            severities,
-            services,
-            rows.body,
-            resources,
-            rows.logger,
-            rows.attributes,
-            repeat(no_otel.resource_schema_url),
-            repeat(no_otel.scope_version),
-            repeat(no_otel.scope_attributes),
-            repeat(no_otel.scope_schema_url),
-            repeat(no_otel.event_name),
-            rows.format,
-            rows.template_id,
-            rows.template,
-            rows.flags,
-            topics,
-            partitions,
-            offsets,
-            indices,
-            rows.kafka_ms,
-        )
-    )
-    for i in otel_rows:  # OTLP input: rare enough for a row at a time
-        otel = rows.otel[i]
-        assert otel is not None
+    # The columns an OTLP row sets values of its own in (below).
+    otel_columns: list[list[object]] = [
+        [no_otel.resource_schema_url] * count,
+        [no_otel.scope_version] * count,
+        [no_otel.scope_attributes] * count,
+        [no_otel.scope_schema_url] * count,
+        [no_otel.event_name] * count,
+    ]
+    columns: list[Sequence[object]] = [
+        times,
+        [ns // 1_000_000_000 for ns in times],
+        rows.trace_id,
+        rows.span_id,
+        rows.trace_flags,
+        texts,
+        severities,
+        services,
+        rows.body,
+        resources,
+        rows.logger,
+        rows.attributes,
+        *otel_columns,
+        rows.format,
+        rows.template_id,
+        rows.template,
+        rows.flags,
+        list(topics),
+        list(partitions),
+        list(offsets),
+        list(indices),
+        rows.kafka_ms,
+    ]
+    for i, otel in enumerate(rows.otel):  # OTLP input: rare enough for a row at a time
+        if otel is None:
+            continue
         resource, severity, severity_text = _otel_resource_severity(
             otel, services[i], hosts[i], rows.severity[i]
         )
-        row = list(out[i])
-        row[5], row[6], row[9] = severity_text, severity, resource
-        row[12:17] = (
-            otel.resource_schema_url,
-            otel.scope_version,
-            otel.scope_attributes,
-            otel.scope_schema_url,
-            otel.event_name,
-        )
-        out[i] = tuple(row)
-    return out
+        texts[i], severities[i], resources[i] = severity_text, severity, resource
+        for column, value in zip(
+            otel_columns,
+            (
+                otel.resource_schema_url,
+                otel.scope_version,
+                otel.scope_attributes,
+                otel.scope_schema_url,
+                otel.event_name,
+            ),
+            strict=True,
+        ):
+            column[i] = value
+    short = [name for name, c in zip(LOG_COLUMNS, columns, strict=True) if len(c) != count]
+    if short:  # a bug in a column form; the columnar step then takes the record path
+        raise ValueError(f"columns without a value for each of the {count} rows: {short}")
+    return TableRows.of_columns(columns, count)
+
+
+class TableRows:
+    """A table's rows in the form their maker made them: row tuples (record by record) or
+    columns (the columnar step, which makes no row). The sink inserts columns; the rare paths
+    that pick rows out (a replay's filter, bisection, a row the server refused) read rows.
+    Each form is made from the other once, when first asked for, by zip (in C)."""
+
+    __slots__ = ("_rows", "_columns", "_count")
+
+    def __init__(self, rows: list[Row] | None = None) -> None:
+        self._rows: list[Row] | None = [] if rows is None else rows
+        self._columns: list[Sequence[object]] | None = None
+        self._count = -1  # counted from the rows
+
+    @classmethod
+    def of_columns(cls, columns: list[Sequence[object]], count: int) -> TableRows:
+        made = cls()
+        made._rows, made._columns, made._count = None, columns, count
+        return made
+
+    def append(self, row: Row) -> None:
+        """One more row (record by record, before any column is read)."""
+        assert self._rows is not None and self._columns is None, "columns were made already"
+        self._rows.append(row)
+
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            assert self._columns is not None
+            self._rows = list(zip(*self._columns, strict=True))
+        return self._rows
+
+    def columns(self) -> list[Sequence[object]]:
+        """One sequence per column; none when there are no rows."""
+        if self._columns is None:
+            assert self._rows is not None
+            self._columns = list(zip(*self._rows, strict=True))
+        return self._columns
+
+    def column(self, index: int) -> Sequence[object]:
+        return self.columns()[index] if len(self) else ()
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._count < 0 else self._count  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows())
+
+    def __getitem__(self, index: int) -> Row:
+        return self.rows()[index]
 
 
 def _otel_resource_severity(

@@ -42,6 +42,7 @@ from pipeline.sink.tables import (
     LOGS_TABLE,
     TABLE_COLUMNS,
     Row,
+    TableRows,
     deadletter_row,
 )
 from schemas.records import DeadLetter
@@ -59,23 +60,33 @@ class Pending:
     """Rows for one table; each row carries the Kafka coordinates it came from."""
 
     table: str
-    rows: list[Row] = field(default_factory=list)
+    rows: TableRows = field(default_factory=TableRows)
     _spans: dict[TopicPartition, Span] | None = None
 
     def spans(self) -> dict[TopicPartition, Span]:
         if self._spans is None:
-            self._spans = progress.spans(self.table, self.rows)
+            c, rows = COORDINATES[self.table], self.rows
+            self._spans = progress.spans(
+                rows.column(c.topic),  # type: ignore[arg-type]
+                rows.column(c.partition),  # type: ignore[arg-type]
+                rows.column(c.offset),  # type: ignore[arg-type]
+                rows.column(c.timestamp),  # type: ignore[arg-type]
+            )
         return self._spans
 
     def where(self, keep: Callable[[str, int, int], bool]) -> Pending:
         """The rows whose (topic, partition, offset) `keep` accepts."""
         c = COORDINATES[self.table]
         t, p, o = c.topic, c.partition, c.offset
-        return Pending(self.table, [r for r in self.rows if keep(r[t], r[p], r[o])])  # type: ignore[arg-type]
+        kept = [r for r in self.rows.rows() if keep(r[t], r[p], r[o])]  # type: ignore[arg-type]
+        return Pending(self.table, TableRows(kept))
 
     def split(self) -> tuple[Pending, Pending]:
-        half = len(self.rows) // 2
-        return Pending(self.table, self.rows[:half]), Pending(self.table, self.rows[half:])
+        rows = self.rows.rows()
+        half = len(rows) // 2
+        return Pending(self.table, TableRows(rows[:half])), Pending(
+            self.table, TableRows(rows[half:])
+        )
 
 
 @dataclass(slots=True)
@@ -130,7 +141,7 @@ class ClickHouseSink:
 
     async def write(
         self,
-        log_rows: list[Row],
+        log_rows: TableRows,
         dead_letters: Sequence[tuple[DeadLetter, int]],
         kafka: PartitionLog,
         originals: Originals = lambda topic, partition, offset: None,
@@ -142,7 +153,9 @@ class ClickHouseSink:
         self._originals = originals
         result = WriteResult()
         logs = Pending(LOGS_TABLE, log_rows)
-        dead = Pending(DEADLETTER_TABLE, [deadletter_row(d, index) for d, index in dead_letters])
+        dead = Pending(
+            DEADLETTER_TABLE, TableRows([deadletter_row(d, index) for d, index in dead_letters])
+        )
         batch = {p.table: p.spans() for p in (logs, dead)}
         await self._load_progress(self._progress.to_load(tp for s in batch.values() for tp in s))
         plan = await self._progress.plan(batch, kafka)
@@ -233,14 +246,17 @@ class ClickHouseSink:
         started = time.monotonic()
         # Column-oriented: clickhouse-connect then writes each column without pivoting rows in
         # Python, half the client CPU per row (measured).
-        columns: list[Sequence[object]] = list(zip(*pending.rows, strict=True))
+        columns = [*pending.rows.columns()]
         numbers = {incarnations.get(tp, 0) for tp in pending.spans()}
         if len(numbers) == 1:  # nearly always: every partition in its first incarnation
             columns.append([numbers.pop()] * len(pending.rows))
         else:
             c = COORDINATES[pending.table]
             columns.append(
-                [incarnations.get((r[c.topic], r[c.partition]), 0) for r in pending.rows]  # type: ignore[arg-type]
+                [
+                    incarnations.get(tp, 0)  # type: ignore[arg-type]
+                    for tp in zip(columns[c.topic], columns[c.partition], strict=True)
+                ]
             )
         client.insert(data=columns, context=context)
         telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
@@ -274,7 +290,8 @@ class ClickHouseSink:
         )
         result.rejected.append(dead)
         index: int = row[_EVENT_INDEX]  # type: ignore[assignment]
-        await self._insert(Pending(DEADLETTER_TABLE, [deadletter_row(dead, index)]), plan, result)
+        letter = TableRows([deadletter_row(dead, index)])
+        await self._insert(Pending(DEADLETTER_TABLE, letter), plan, result)
 
 
 _BODY = LOG_COLUMNS.index("Body")

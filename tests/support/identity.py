@@ -9,8 +9,10 @@ record-by-record step has an int is a difference), maps with their keys in the s
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from aiokafka.structs import ConsumerRecord
@@ -119,13 +121,36 @@ def _compare(
         )
         # A copy each: a step that reorders or empties the list it is given must not change
         # the other's input.
-        outputs[path] = [step(list(chunk)) for chunk in chunks]
+        with _fallbacks() as fell_back:
+            outputs[path] = [step(list(chunk)) for chunk in chunks]
+        # The columnar step answers its own failure with the record path's batch: equal
+        # output, so only its log can tell that the columnar code did not run.
+        assert not fell_back, f"the columnar step failed and fell back: {fell_back[0]}"
     for number, (chunk, expected, actual) in enumerate(
         zip(chunks, outputs["per_record"], outputs["columnar"], strict=True)
     ):
         where = f"batch {number + 1} of {len(chunks)}"
         _same_batch(expected, actual, chunk, inputs, where)
     return outputs["per_record"]
+
+
+@contextmanager
+def _fallbacks() -> Iterator[list[str]]:
+    """The errors the columnar step logs while in the block (its fallback to the record
+    path)."""
+    found: list[str] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = lambda record: found.append(  # type: ignore[method-assign]
+        f"{record.getMessage()} ({record.exc_info[1]!r})"
+        if record.exc_info
+        else record.getMessage()
+    )
+    logger = logging.getLogger(columnar.__name__)
+    logger.addHandler(handler)
+    try:
+        yield found
+    finally:
+        logger.removeHandler(handler)
 
 
 def _same_batch(

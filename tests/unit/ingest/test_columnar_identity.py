@@ -521,10 +521,11 @@ def _tampered(change: Callable[[Batch], None]) -> Callable[..., Callable[..., Ba
 
 def _set(column: str, row: int, new: Callable[[Any], object]) -> Callable[[Batch], None]:
     def change(batch: Batch) -> None:
-        values = list(batch.log_rows[row])
+        rows = batch.log_rows.rows()
+        values = list(rows[row])
         at = LOG_COLUMNS.index(column)
         values[at] = new(values[at])
-        batch.log_rows[row] = tuple(values)
+        rows[row] = tuple(values)
 
     return change
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from pipeline.ingest.message import Message
 from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink, WriteResult, log_row
-from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS
+from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS, TableRows
 from pipeline.sink.testing import FakeClickHouse, FakePartitions
 from schemas.records import LogRecord, Severity
 
@@ -25,19 +27,32 @@ def _rows(offsets: range, kafka_ms: int = 1000) -> list[tuple[object, ...]]:
     return rows
 
 
-def _write(client: FakeClickHouse, rows, kafka: FakePartitions, **kw) -> WriteResult:  # type: ignore[no-untyped-def]
+def _write(
+    client: FakeClickHouse, rows, kafka: FakePartitions, as_columns=False, **kw
+) -> WriteResult:  # type: ignore[no-untyped-def]
+    """`rows` written as the record path hands them over, or as the columnar step does."""
     sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
     sink.forget_progress([(TOPIC, 0)])
-    return asyncio.run(sink.write(rows, [], kafka, **kw))
+    table_rows = (
+        TableRows.of_columns(list(zip(*rows, strict=True)), len(rows))
+        if as_columns
+        else TableRows(rows)
+    )
+    return asyncio.run(sink.write(table_rows, [], kafka, **kw))
+
+
+# The two forms a batch's rows come in: row tuples (record path), columns (columnar step).
+FORMS = pytest.mark.parametrize("as_columns", [False, True], ids=["rows", "columns"])
 
 
 def _kafka(offsets: range, kafka_ms: int = 1000) -> FakePartitions:
     return FakePartitions({o: kafka_ms + o for o in offsets})
 
 
-def test_a_replay_skips_what_is_stored_and_inserts_the_rest_with_its_incarnation():
+@FORMS
+def test_a_replay_skips_what_is_stored_and_inserts_the_rest_with_its_incarnation(as_columns):
     client = FakeClickHouse(STORED_UP_TO_9)
-    result = _write(client, _rows(range(5, 15)), _kafka(range(15)))
+    result = _write(client, _rows(range(5, 15)), _kafka(range(15)), as_columns)
     assert (result.stored, result.skipped) == (5, 5)
     [insert] = client.inserts
     assert insert.table == "otel_logs" and insert.columns["KafkaOffset"] == [10, 11, 12, 13, 14]
@@ -69,14 +84,17 @@ def test_an_unreachable_clickhouse_is_retried_until_it_answers():
     assert (REGISTRY.get_sample_value("logweir_sink_retries_total") or 0.0) - retried == 3
 
 
-def test_rows_clickhouse_refuses_are_bisected_down_to_the_bad_one_which_is_dead_lettered():
+@FORMS
+def test_rows_clickhouse_refuses_are_bisected_down_to_the_bad_one_which_is_dead_lettered(
+    as_columns,
+):
     bad = {3, 11}
 
     def refuse(table: str, row: dict) -> str | None:
         return "bad row" if table == "otel_logs" and row["KafkaOffset"] in bad else None
 
     client = FakeClickHouse(refuse=refuse)
-    result = _write(client, _rows(range(0, 16)), _kafka(range(16)))
+    result = _write(client, _rows(range(0, 16)), _kafka(range(16)), as_columns)
     assert (result.stored, result.dead_lettered) == (14, 2)
     assert sorted(client.rows("otel_logs", "KafkaOffset")) == sorted(set(range(16)) - bad)
     assert sorted(client.rows("logs_deadletter", "KafkaOffset")) == sorted(bad)
