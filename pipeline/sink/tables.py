@@ -1,7 +1,8 @@
 """The two tables the sink writes, their columns, and the row builders.
 
 A row is a tuple in the order of its table's row columns, built once per event while the
-record is fresh (in the batch's prepare step). The sink adds one more column at write time,
+record is fresh (the record path's prepare step); the columnar step makes the same values as
+columns and no row (`log_columns`, `TableRows`). The sink adds one more column at write time,
 `KafkaIncarnation`, because which incarnation of a partition an offset belongs to is known only
 once the stored progress has been checked against the broker (see `progress`).
 """
