@@ -108,6 +108,21 @@ def test_every_edge_of_the_time_pattern_reads_as_in_python(time):
     same(fields.to_fields(items, b"{}"), fields.compiled.to_fields(items, b"{}"))
 
 
+# Strings near ISO_PATTERN: every optional part present or not, fractions past 9 digits, zones
+# cut short, a few characters after it.
+near_iso = st.from_regex(
+    r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d([.,]\d{0,12})?\s?([Zz]|[+-]\d\d:?\d{0,2})?.{0,3}",
+    fullmatch=True,
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(near_iso)
+def test_any_time_near_the_iso_pattern_reads_as_in_python(time):
+    items = {"time": time}
+    same(fields.to_fields(items, b"{}"), fields.compiled.to_fields(items, b"{}"))
+
+
 @hypothesis_settings(max_examples=600, deadline=None)
 @given(st.dictionaries(keys, values, max_size=14), st.binary(max_size=20))
 def test_any_flat_object_gives_the_python_fields(items, line):
