@@ -223,12 +223,11 @@ def _watched(settings: Settings) -> Settings:
     return settings.model_copy(update={"ingest_join_seconds": 2.0, "metrics_port": free_port()})
 
 
-def _stall(
-    settings: Settings, group: str, topic: str, assignor: str = "roundrobin"
-) -> StalledMember:
-    """A member of `group` that leads it and stalls mid-rebalance, started."""
+def _stall(settings: Settings, group: str, topic: str, **assignor: str) -> StalledMember:
+    """A member of `group` that leads it and stalls mid-rebalance, started (`assignor=` as
+    StalledMember takes it)."""
     return StalledMember(
-        settings.kafka_bootstrap, group, topic, settings.kafka_session_timeout_seconds, assignor
+        settings.kafka_bootstrap, group, topic, settings.kafka_session_timeout_seconds, **assignor
     ).start()
 
 

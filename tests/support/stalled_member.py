@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiokafka.client import AIOKafkaClient
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
@@ -66,10 +68,7 @@ class StalledMember:
             self._error = exc
 
     async def _member(self) -> None:
-        client = AIOKafkaClient(bootstrap_servers=self.bootstrap)
-        await client.bootstrap()
-        try:
-            coordinator = await client.coordinator_lookup(_GROUP, self.group)
+        async with _coordinator_of(self.bootstrap, self.group) as (client, coordinator):
             generation = await self._join(client, coordinator)
             self.joined.set()
             while not self._stop.is_set():
@@ -77,8 +76,6 @@ class StalledMember:
                     coordinator, HeartbeatRequest(self.group, generation, self.member_id)
                 )
                 await asyncio.sleep(1.0)
-        finally:
-            await client.close()
 
     async def _join(self, client: AIOKafkaClient, coordinator: int) -> int:
         """JoinGroup, once more with the member id the broker hands out; the generation."""
@@ -100,19 +97,25 @@ def join_once(bootstrap: str, group: str, topic: str, session_seconds: float) ->
     group starts forming, and expires it after the session timeout."""
 
     async def join() -> None:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap)
-        await client.bootstrap()
-        try:
-            coordinator = await client.coordinator_lookup(_GROUP, group)
+        async with _coordinator_of(bootstrap, group) as (client, coordinator):
             session_ms = int(session_seconds * 1000)
             await client.send(
                 coordinator,
                 _join_request(group, topic, session_ms, RoundRobinPartitionAssignor.name, ""),
             )
-        finally:
-            await client.close()
 
     asyncio.run(join())
+
+
+@asynccontextmanager
+async def _coordinator_of(bootstrap: str, group: str) -> AsyncIterator[tuple[AIOKafkaClient, int]]:
+    """A client and the node id of the group's coordinator; the client is closed after."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    try:
+        yield client, await client.coordinator_lookup(_GROUP, group)
+    finally:
+        await client.close()
 
 
 def _join_request(
