@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from clickhouse_connect.driver.client import Client
 
 from pipeline.observe import telemetry
+from pipeline.sink.tables import COORDINATES, TableRows
 
 log = logging.getLogger("logweir.sink")
 
@@ -63,24 +64,27 @@ class Span:
     high_timestamp: int
 
 
-def spans(
-    topics: Sequence[str],
-    partitions: Sequence[int],
-    offsets: Sequence[int],
-    timestamps: Sequence[int],
-) -> dict[TopicPartition, Span]:
+def spans(table: str, rows: TableRows) -> dict[TopicPartition, Span]:
     """(topic, partition) → its Span, in one pass over the rows' coordinate columns."""
+    c = COORDINATES[table]
+    coordinates = zip(
+        rows.column(c.topic),
+        rows.column(c.partition),
+        rows.column(c.offset),
+        rows.column(c.timestamp),
+        strict=True,
+    )
     found: dict[TopicPartition, Span] = {}
-    for topic, partition, offset, ts in zip(topics, partitions, offsets, timestamps, strict=True):
-        key = (topic, partition)
+    for topic, partition, offset, ts in coordinates:
+        key: TopicPartition = (topic, partition)  # type: ignore[assignment]
         span = found.get(key)
         if span is None:
-            found[key] = Span(offset, offset, 1, ts, ts)
+            found[key] = Span(offset, offset, 1, ts, ts)  # type: ignore[arg-type]
             continue
-        if offset < span.low:
-            span.low, span.low_timestamp = offset, ts
-        elif offset > span.high:
-            span.high, span.high_timestamp = offset, ts
+        if offset < span.low:  # type: ignore[operator]
+            span.low, span.low_timestamp = offset, ts  # type: ignore[assignment]
+        elif offset > span.high:  # type: ignore[operator]
+            span.high, span.high_timestamp = offset, ts  # type: ignore[assignment]
         span.rows += 1
     return found
 

@@ -198,7 +198,7 @@ def log_columns(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> Tab
     short = [name for name, c in zip(LOG_COLUMNS, columns, strict=True) if len(c) != count]
     if short:  # a bug in a column form; the columnar step then takes the record path
         raise ValueError(f"columns without a value for each of the {count} rows: {short}")
-    return TableRows.of_columns(columns, count)
+    return TableRows.of_columns(columns)
 
 
 class TableRows:
@@ -207,17 +207,17 @@ class TableRows:
     that pick rows out (a replay's filter, bisection, a row the server refused) read rows.
     Each form is made from the other once, when first asked for, by zip (in C)."""
 
-    __slots__ = ("_rows", "_columns", "_count")
+    __slots__ = ("_rows", "_columns")
 
     def __init__(self, rows: list[Row] | None = None) -> None:
         self._rows: list[Row] | None = [] if rows is None else rows
         self._columns: list[Sequence[object]] | None = None
-        self._count = -1  # counted from the rows
 
     @classmethod
-    def of_columns(cls, columns: list[Sequence[object]], count: int) -> TableRows:
+    def of_columns(cls, columns: list[Sequence[object]]) -> TableRows:
+        """Rows held as columns of one length each (a row's values at one index)."""
         made = cls()
-        made._rows, made._columns, made._count = None, columns, count
+        made._rows, made._columns = None, columns
         return made
 
     def append(self, row: Row) -> None:
@@ -242,7 +242,9 @@ class TableRows:
         return self.columns()[index] if len(self) else ()
 
     def __len__(self) -> int:
-        return len(self._rows) if self._count < 0 else self._count  # type: ignore[arg-type]
+        if self._rows is not None:
+            return len(self._rows)
+        return len(self._columns[0]) if self._columns else 0
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows())

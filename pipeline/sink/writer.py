@@ -65,13 +65,7 @@ class Pending:
 
     def spans(self) -> dict[TopicPartition, Span]:
         if self._spans is None:
-            c, rows = COORDINATES[self.table], self.rows
-            self._spans = progress.spans(
-                rows.column(c.topic),  # type: ignore[arg-type]
-                rows.column(c.partition),  # type: ignore[arg-type]
-                rows.column(c.offset),  # type: ignore[arg-type]
-                rows.column(c.timestamp),  # type: ignore[arg-type]
-            )
+            self._spans = progress.spans(self.table, self.rows)
         return self._spans
 
     def where(self, keep: Callable[[str, int, int], bool]) -> Pending:

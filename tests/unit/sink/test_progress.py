@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from pipeline.sink.progress import Progress, Span, spans, token
-from pipeline.sink.tables import COORDINATES, DEADLETTER_TABLE, LOGS_TABLE, TABLE_COLUMNS
+from pipeline.sink.tables import (
+    COORDINATES,
+    DEADLETTER_TABLE,
+    LOGS_TABLE,
+    TABLE_COLUMNS,
+    TableRows,
+)
 
 TP = ("logs.raw", 0)
 
@@ -25,7 +31,7 @@ class FakeKafka:
         return self.records.get(offset)
 
 
-def _rows(table: str, coordinates: list[tuple[int, int]]) -> list[tuple[object, ...]]:
+def _rows(table: str, coordinates: list[tuple[int, int]]) -> TableRows:
     """Rows of TP holding only (offset, Kafka timestamp), where the table keeps them."""
     c, width = COORDINATES[table], len(TABLE_COLUMNS[table])
     rows = []
@@ -33,16 +39,11 @@ def _rows(table: str, coordinates: list[tuple[int, int]]) -> list[tuple[object, 
         row: list[object] = [None] * width
         row[c.topic], row[c.partition], row[c.offset], row[c.timestamp] = (*TP, offset, timestamp)
         rows.append(tuple(row))
-    return rows
-
-
-def _spans(table: str, rows: list[tuple[object, ...]]) -> dict[tuple[str, int], Span]:
-    c, columns = COORDINATES[table], list(zip(*rows, strict=True))
-    return spans(columns[c.topic], columns[c.partition], columns[c.offset], columns[c.timestamp])  # type: ignore[arg-type]
+    return TableRows(rows)
 
 
 def _batch(offsets: range, timestamp=lambda o: 1000 + o) -> dict[str, dict[tuple[str, int], Span]]:
-    return {LOGS_TABLE: _spans(LOGS_TABLE, _rows(LOGS_TABLE, [(o, timestamp(o)) for o in offsets]))}
+    return {LOGS_TABLE: spans(LOGS_TABLE, _rows(LOGS_TABLE, [(o, timestamp(o)) for o in offsets]))}
 
 
 def _stored(progress: Progress, offset: int, witness: int, incarnation: int = 0) -> None:
@@ -53,16 +54,16 @@ def _stored(progress: Progress, offset: int, witness: int, incarnation: int = 0)
 
 def test_spans_are_ranges_counts_and_end_timestamps_per_partition():
     rows = _rows(DEADLETTER_TABLE, [(7, 17), (5, 15), (6, 16)])
-    assert _spans(DEADLETTER_TABLE, rows) == {TP: Span(5, 7, 3, 15, 17)}
+    assert spans(DEADLETTER_TABLE, rows) == {TP: Span(5, 7, 3, 15, 17)}
 
 
 def test_token_is_the_same_for_the_same_rows_and_differs_by_incarnation_or_records():
-    a = _spans(LOGS_TABLE, _rows(LOGS_TABLE, [(0, 100), (1, 101)]))
-    b = _spans(LOGS_TABLE, _rows(LOGS_TABLE, [(1, 101), (0, 100)]))
+    a = spans(LOGS_TABLE, _rows(LOGS_TABLE, [(0, 100), (1, 101)]))
+    b = spans(LOGS_TABLE, _rows(LOGS_TABLE, [(1, 101), (0, 100)]))
     assert token(LOGS_TABLE, a, {}) == token(LOGS_TABLE, b, {TP: 0})
     assert token(LOGS_TABLE, a, {TP: 1}) != token(LOGS_TABLE, a, {TP: 0})
     # The same offsets holding other records (a broker that restarted): another token.
-    other = _spans(LOGS_TABLE, _rows(LOGS_TABLE, [(0, 900), (1, 901)]))
+    other = spans(LOGS_TABLE, _rows(LOGS_TABLE, [(0, 900), (1, 901)]))
     assert token(LOGS_TABLE, other, {}) != token(LOGS_TABLE, a, {})
     assert token(DEADLETTER_TABLE, a, {}) != token(LOGS_TABLE, a, {})
 

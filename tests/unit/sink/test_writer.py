@@ -34,9 +34,7 @@ def _write(
     sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
     sink.forget_progress([(TOPIC, 0)])
     table_rows = (
-        TableRows.of_columns(list(zip(*rows, strict=True)), len(rows))
-        if as_columns
-        else TableRows(rows)
+        TableRows.of_columns(list(zip(*rows, strict=True))) if as_columns else TableRows(rows)
     )
     return asyncio.run(sink.write(table_rows, [], kafka, **kw))
 
