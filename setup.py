@@ -6,5 +6,7 @@ setup(
     ext_modules=[
         # The columnar step's JSON and key/value fields (pipeline/parsing/fields.py).
         Extension("pipeline.parsing._fields", ["pipeline/parsing/_fields.c"]),
+        # The sink's insert body (pipeline/sink/native.py).
+        Extension("pipeline.sink._native", ["pipeline/sink/_native.c"]),
     ]
 )

@@ -20,7 +20,8 @@ from pipeline.ingest.columnar import prepare_step
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.ops import migrations
 from pipeline.settings import Settings
-from pipeline.sink import LOG_COLUMNS
+from pipeline.sink import LOG_COLUMNS, native
+from pipeline.sink.native import NativeLayout
 from pipeline.sink.tables import Row
 from pipeline.stack.broker import Broker, create_topics, delete_topics
 from pipeline.stack.child import Child
@@ -190,18 +191,13 @@ def insert_only(settings: Settings, corpus: Corpus) -> float:
     rows = prepared_rows(settings, corpus)
     client = connect(settings, inserts=True)
     size = settings.sink_batch_messages
-    # The sink's insert call: column-oriented, types given, encoded by the compiled encoder.
+    # The sink's insert: columns, encoded as the sink encodes them, one request per batch.
     batches = [list(zip(*rows[i : i + size], strict=True)) for i in range(0, len(rows), size)]
-    types = client.create_insert_context("otel_logs", LOG_COLUMNS).column_types
+    context = client.create_insert_context("otel_logs", LOG_COLUMNS, column_oriented=True)
+    layout = NativeLayout.of(context)
     started = time.perf_counter()
     for columns in batches:
-        client.insert(
-            "otel_logs",
-            columns,
-            column_names=LOG_COLUMNS,
-            column_types=types,
-            column_oriented=True,
-        )
+        native.insert(client, context, layout, columns)
     return len(rows) / (time.perf_counter() - started)
 
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from clickhouse_connect.datatypes.base import ClickHouseType
+from clickhouse_connect.datatypes.registry import get_from_name
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.query import QueryContext, QueryResult
+from clickhouse_connect.driver.transform import NativeTransform
+from clickhouse_connect.driverc.buffer import ResponseBuffer
 
 
 @dataclass
@@ -18,12 +23,52 @@ class Insert:
     table: str
     columns: dict[str, list[Any]]
     settings: dict[str, Any]
+    native: bool  # encoded by the sink's C encoder (raw_insert), or left to clickhouse-connect
+
+
+# The ClickHouse types of the sink's tables (schemas/migrations/; an integration test checks
+# them against the server's), so that the writer encodes its inserts as it does for real.
+COLUMN_TYPES = {
+    "Timestamp": "DateTime64(9)",
+    "TimestampTime": "DateTime",
+    "TraceId": "String",
+    "SpanId": "String",
+    "TraceFlags": "UInt8",
+    "SeverityText": "LowCardinality(String)",
+    "SeverityNumber": "UInt8",
+    "ServiceName": "LowCardinality(String)",
+    "Body": "String",
+    "ResourceSchemaUrl": "LowCardinality(String)",
+    "ResourceAttributes": "Map(LowCardinality(String), String)",
+    "ScopeSchemaUrl": "LowCardinality(String)",
+    "ScopeName": "String",
+    "ScopeVersion": "LowCardinality(String)",
+    "ScopeAttributes": "Map(LowCardinality(String), String)",
+    "LogAttributes": "Map(LowCardinality(String), String)",
+    "EventName": "String",
+    "LogFormat": "LowCardinality(String)",
+    "TemplateId": "UInt64",
+    "Template": "String",
+    "IngestFlags": "Array(LowCardinality(String))",
+    "KafkaTopic": "LowCardinality(String)",
+    "KafkaPartition": "UInt32",
+    "KafkaOffset": "UInt64",
+    "KafkaEventIndex": "UInt32",
+    "KafkaTimestamp": "DateTime64(3)",
+    "KafkaIncarnation": "UInt32",
+    "MessageTimestamp": "DateTime64(3)",
+    "Reason": "LowCardinality(String)",
+    "Detail": "String",
+    "Raw": "String",
+    "RawBytes": "UInt64",
+}
 
 
 @dataclass
 class FakeContext:
     table: str
     column_names: Sequence[str]
+    column_types: Sequence[ClickHouseType]
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -46,16 +91,42 @@ class FakeClickHouse:
     def create_insert_context(
         self, table: str, column_names: Sequence[str], **_: Any
     ) -> FakeContext:
-        return FakeContext(table, column_names)
+        types = [get_from_name(COLUMN_TYPES[name]) for name in column_names]
+        return FakeContext(table, column_names, types)
 
     def insert(self, data: Sequence[Sequence[Any]], context: FakeContext) -> None:
-        self._answer()
         columns = {c: list(v) for c, v in zip(context.column_names, data, strict=True)}
+        self._store(context.table, columns, context.settings, native=False)
+
+    def raw_insert(
+        self,
+        table: str,
+        column_names: Sequence[str],
+        insert_block: bytes,
+        settings: dict[str, Any],
+        fmt: str,
+    ) -> None:
+        """A Native block, read by clickhouse-connect (times as the ints the sink holds, a dead
+        letter's raw input as its bytes)."""
+        assert fmt == "Native"
+        formats = QueryContext(query_formats={"DateTime*": "int"}, column_formats={"Raw": "bytes"})
+        read = cast(
+            QueryResult,
+            NativeTransform.parse_response(ResponseBuffer(_Body(insert_block)), formats),
+        )
+        assert list(read.column_names) == list(column_names)
+        columns = dict(zip(read.column_names, map(list, read.result_columns), strict=True))
+        self._store(table, columns, settings, native=True)
+
+    def _store(
+        self, table: str, columns: dict[str, list[Any]], settings: dict[str, Any], *, native: bool
+    ) -> None:
+        self._answer()
         for i in range(len(next(iter(columns.values()), []))):
-            reason = self.refuse(context.table, {c: values[i] for c, values in columns.items()})
+            reason = self.refuse(table, {c: values[i] for c, values in columns.items()})
             if reason:
                 raise DatabaseError(f"Code: 27. DB::Exception: {reason}. (CANNOT_PARSE_INPUT)")
-        self.inserts.append(Insert(context.table, columns, dict(context.settings)))
+        self.inserts.append(Insert(table, columns, dict(settings), native))
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         self._answer()
@@ -70,6 +141,17 @@ class FakeClickHouse:
         if self.down_for > 0:
             self.down_for -= 1
             raise OperationalError("Error executing HTTP request: Connection refused")
+
+
+class _Body:
+    """A response body, as clickhouse-connect's reader takes it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.gen = iter([data])
+        self.last_message = None
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass

@@ -57,6 +57,7 @@ def test_a_replay_skips_what_is_stored_and_inserts_the_rest_with_its_incarnation
     assert insert.columns[INCARNATION_COLUMN] == [0] * 5
     assert insert.settings["insert_deduplication_token"]
     assert list(insert.columns)[: len(LOG_COLUMNS)] == list(LOG_COLUMNS)
+    assert insert.native  # encoded by the sink's C encoder, read back by clickhouse-connect
 
 
 def test_records_of_a_new_incarnation_at_old_offsets_are_stored_not_skipped():

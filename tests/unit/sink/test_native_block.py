@@ -1,0 +1,197 @@
+"""The sink's C insert encoder (pipeline/sink/_native.c) writes the bytes clickhouse-connect's
+Python Native encoder writes for the same columns, and clickhouse-connect reads them back as
+the values written; a value it does not take leaves the insert to clickhouse-connect."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from collections.abc import Sequence
+
+import pytest
+from clickhouse_connect.datatypes.registry import get_from_name
+from clickhouse_connect.driver.insert import InsertContext
+from clickhouse_connect.driver.transform import NativeTransform
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from pipeline.bench.corpus import build
+from pipeline.ingest.columnar import prepare_step
+from pipeline.ingest.ingestor import Ingestor
+from pipeline.ingest.message import Message
+from pipeline.settings import Settings
+from pipeline.sink import ClickHouseSink, log_row
+from pipeline.sink.native import NativeLayout
+from pipeline.sink.tables import DEADLETTER_COLUMNS, LOG_COLUMNS, TableRows
+from pipeline.sink.testing import COLUMN_TYPES, FakeClickHouse, FakePartitions
+from schemas.records import LogRecord, Severity
+
+
+def reference(table: str, names: Sequence[str], columns: Sequence[Sequence[object]]) -> bytes:
+    """clickhouse-connect's Python encoder's block for the same insert (after its statement)."""
+    types = [get_from_name(COLUMN_TYPES[name]) for name in names]
+    context = InsertContext(table, names, types, columns, column_oriented=True)
+    context.block_row_count = len(columns[0]) + 1
+    return b"".join(NativeTransform.build_insert(context)).split(b"\n", 1)[1]
+
+
+def encoded(names: Sequence[str], columns: Sequence[Sequence[object]]) -> bytes | None:
+    layout = NativeLayout(names, [COLUMN_TYPES[name] for name in names])
+    return layout.block(columns, len(columns[0]))
+
+
+def read_back(names: Sequence[str], columns: Sequence[Sequence[object]]) -> list[list[object]]:
+    """The columns as clickhouse-connect reads the C encoder's block (the sink's test double)."""
+    client = FakeClickHouse()
+    block = encoded(names, columns)
+    assert block is not None
+    client.raw_insert("t", names, block, {}, "Native")
+    return [client.inserts[0].columns[name] for name in names]
+
+
+def batch_columns(size: int) -> list[list[object]]:
+    """A batch of otel_logs columns, as the columnar step makes them."""
+    settings = Settings()
+    step = prepare_step(settings, Ingestor(settings))
+    records = build("single", size).records(settings.topic_raw, int(time.time() * 1000))
+    return [list(c) for c in step(records).log_rows.columns()]
+
+
+def test_a_batch_of_otel_logs_columns_is_the_bytes_clickhouse_connect_writes():
+    columns = batch_columns(3000)
+    assert encoded(LOG_COLUMNS, columns) == reference("otel_logs", LOG_COLUMNS, columns)
+    assert read_back(LOG_COLUMNS, columns) == columns
+
+
+def test_rows_of_the_record_path_are_tuples_and_encode_the_same():
+    record = LogRecord(body="é ☃", format="text", timestamp_ns=7, severity=Severity.WARN)
+    record.attributes.update({"a": "1", "ü": ""})
+    record.flags.append("invalid_utf8")
+    rows = [log_row(record, Message("t", 0, o, 1000 + o, b"x"), o % 3) for o in range(5)]
+    columns = TableRows(rows).columns()
+    assert encoded(LOG_COLUMNS, columns) == reference("otel_logs", LOG_COLUMNS, columns)
+
+
+def test_dead_letters_keep_raw_bytes_that_are_not_utf8():
+    columns = [
+        [1_700_000_000_000, 0],
+        ["invalid_framing", "parse_error"],
+        ["detail", ""],
+        [b"\xff\xfe raw", b""],
+        [6, 0],
+        ["logs.raw", "logs.raw"],
+        [3, 0],
+        [2**64 - 1, 0],
+        [0, 2**32 - 1],
+    ]
+    names = DEADLETTER_COLUMNS
+    assert encoded(names, columns) == reference("logs_deadletter", names, columns)
+    assert read_back(names, columns) == columns
+
+
+def test_dictionaries_wider_than_one_byte_index_as_clickhouse_connect_does():
+    for distinct in (255, 256, 257, 70_000):
+        values = [f"v{i % distinct}" for i in range(distinct + 10)]
+        names = ("KafkaTopic",)
+        assert encoded(names, [values]) == reference("t", names, [values]), distinct
+        assert read_back(names, [values]) == [values]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _TEXT,
+            st.sampled_from(["", "a", "b", "ü", "☃"]),
+            st.dictionaries(_TEXT, _TEXT, max_size=5),
+            st.lists(st.sampled_from(["x", "y", "invalid_utf8"]), max_size=3),
+            st.integers(0, 255),
+            st.integers(-(2**63), 2**63 - 1),
+            st.integers(0, 2**64 - 1),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_columns_of_the_known_types_encode_as_clickhouse_connect_does(rows):
+    names = (
+        "Body",
+        "ServiceName",
+        "LogAttributes",
+        "IngestFlags",
+        "TraceFlags",
+        "Timestamp",
+        "KafkaOffset",
+    )
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    assert encoded(names, columns) == reference("t", names, columns)
+    assert read_back(names, columns) == columns
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Body", None),
+        ("Body", 5),
+        ("Body", "\udcff"),  # a lone surrogate has no UTF-8
+        ("ServiceName", b"\xff"),  # bytes are taken as they are, as clickhouse-connect does
+        ("TraceFlags", 256),
+        ("TraceFlags", -1),
+        ("TraceFlags", 1.5),
+        ("KafkaOffset", 2**64),
+        ("Timestamp", 2**63),
+        ("LogAttributes", [("a", "b")]),
+        ("LogAttributes", {"a": 1}),
+        ("IngestFlags", "flag"),
+        ("IngestFlags", [None]),
+    ],
+)
+def test_a_value_the_c_encoder_does_not_take_leaves_the_insert_to_clickhouse_connect(name, value):
+    good = {"Body": "b", "ServiceName": "s", "TraceFlags": 1, "KafkaOffset": 2, "Timestamp": 3}
+    good |= {"LogAttributes": {"k": "v"}, "IngestFlags": ["f"]}
+    names = tuple(good)
+    columns = [[good[n], value if n == name else good[n]] for n in names]
+    expected_none = not (name == "ServiceName" and isinstance(value, bytes))
+    assert (encoded(names, columns) is None) is expected_none
+
+
+def test_the_writer_falls_back_to_clickhouse_connect_and_stores_the_row():
+    record = LogRecord(body="x", format="text", timestamp_ns=1, severity=Severity.INFO)
+    row = list(log_row(record, Message("t", 0, 0, 1000, b"x")))
+    row[LOG_COLUMNS.index("Body")] = "\udcff"  # no UTF-8: the C encoder refuses it
+    client = FakeClickHouse()
+    sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
+    sink.forget_progress([("t", 0)])
+    result = asyncio.run(sink.write(TableRows([tuple(row)]), [], FakePartitions({0: 1000})))
+    assert result.stored == 1
+    [insert] = client.inserts
+    assert insert.columns["Body"] == ["\udcff"] and not insert.native
+
+
+def test_types_without_a_c_encoding_keep_clickhouse_connects_encoder():
+    with pytest.raises(ValueError, match="Nullable"):
+        NativeLayout(["a"], ["Nullable(String)"])
+
+
+def test_encoding_leaks_no_memory():
+    columns = batch_columns(2000)
+    layout = NativeLayout(LOG_COLUMNS, [COLUMN_TYPES[n] for n in LOG_COLUMNS])
+    bad = [list(c) for c in columns]
+    bad[LOG_COLUMNS.index("LogAttributes")][-1] = {"k": 1}  # refused at the last row
+    tracemalloc.start()
+    try:
+        layout.block(columns, 2000)
+        layout.block(bad, 2000)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            layout.block(columns, 2000)
+            layout.block(bad, 2000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes more after 5 encodings of 2,000 rows"
