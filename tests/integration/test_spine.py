@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pipeline.bench.accounting import account
 from pipeline.bench.producer import Produced, produce
 from pipeline.bench.sample import SampleTraffic, bad_inputs
-from pipeline.settings import Settings
+from pipeline.settings import DEFAULT_ENRICHERS, Settings
 from tests.support.stack import WorkerProcess, run, wait_for
 
 pytestmark = pytest.mark.integration
@@ -83,6 +83,33 @@ def test_every_line_becomes_exactly_one_row(pipeline_settings, clickhouse, worke
         return all(committed[p] == hi + 1 for p, (_, hi) in produced.ranges.items())
 
     wait_for(committed_to_end, 30, "offsets committed to the end", worker)
+
+
+def test_a_worker_without_the_template_enricher_stores_every_row_on_the_columnar_path(
+    pipeline_settings, clickhouse
+):
+    """The columnar step once failed every batch without this enricher (no TemplateId values)
+    and fell back to the record path unseen; rows must land, with LogRecord's defaults."""
+    settings = pipeline_settings.model_copy(
+        update={"enrichers": [e for e in DEFAULT_ENRICHERS if e != "template"]}
+    )
+    assert settings.ingest_path == "columnar"
+    worker = WorkerProcess(
+        settings, settings.state_dir / "runs" / settings.app_id / "no-templates.log"
+    )
+    worker.start()
+    try:
+        produced = run(produce(settings, list(SampleTraffic(seed=2).lines(1500))))
+        wait_for(lambda: _all_accounted(clickhouse, produced), 90, "1500 rows", worker)
+        accounted = account(clickhouse, produced)
+        assert (accounted.stored, accounted.duplicates) == (produced.count, 0)
+        [(rows, templated)] = clickhouse.query(
+            "SELECT count(), countIf(TemplateId != 0 OR Template != '') FROM otel_logs"
+        ).result_rows
+        assert (rows, templated) == (produced.count, 0)
+        assert "columnar prepare step failed" not in worker.log_text()
+    finally:
+        worker.stop()
 
 
 def test_bad_input_is_stored_or_dead_lettered_with_a_reason(pipeline_settings, clickhouse, worker):
