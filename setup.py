@@ -6,6 +6,8 @@ setup(
     ext_modules=[
         # The columnar step's JSON and key/value fields (pipeline/parsing/fields.py).
         Extension("pipeline.parsing._fields", ["pipeline/parsing/_fields.c"]),
+        # Template masking of ASCII bodies (pipeline/enrich/masking.py).
+        Extension("pipeline.enrich._masking", ["pipeline/enrich/_masking.c"]),
         # The sink's insert body (pipeline/sink/native.py).
         Extension("pipeline.sink._native", ["pipeline/sink/_native.c"]),
     ]
