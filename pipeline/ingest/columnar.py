@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from operator import attrgetter
 
 from aiokafka.structs import ConsumerRecord
 
@@ -45,6 +46,8 @@ from schemas.records import DeadLetter, LogColumns, LogRecord, OtelFields, Sever
 log = logging.getLogger(__name__)
 
 PrepareStep = Callable[[list[ConsumerRecord]], Batch]
+
+_topic_of = attrgetter("topic")
 
 # The headers of a message that has none (shared: enrichers only read them).
 _NO_HEADERS: dict[str, bytes] = {}
@@ -143,28 +146,33 @@ class ColumnarStep:
             facts.append(fact)
             coordinates.append(coordinate)
 
+        # Counted in C, a message as one event; a message framing more adds them below.
+        tally.messages.update(map(_topic_of, records))
+        tally.events.update(tally.messages)
+        # A batch's records nearly all have one topic (the same object): its facts once.
+        last_topic, topic_suffix, topic_forced = None, "", False
         for position, r in enumerate(records):
             topic = r.topic
-            tally.messages[topic] += 1
+            if topic is not last_topic:
+                last_topic, topic_suffix = topic, suffix(topic)
+                topic_forced = topic in topic_formats
             value = r.value
-            if value and not r.headers and topic not in topic_formats:
+            if value and not topic_forced and not r.headers:
                 line = value.strip()
                 if line and b"\n" not in line:  # the usual message: one event, no headers
-                    tally.events[topic] += 1
                     take(
                         line,
                         (position, 0, None),
-                        (r.timestamp, r.key, _NO_HEADERS, suffix(topic)),
+                        (r.timestamp, r.key, _NO_HEADERS, topic_suffix),
                         (topic, r.partition, r.offset, 0),
                     )
                     continue
             message = self._message(r)
             lines, forced = ingestor.split(message)
             if isinstance(lines, DeadLetter):
-                tally.events[topic] += 1
                 letters.append((position, 0, lines))
                 continue
-            tally.events[topic] += len(lines)
+            tally.events[topic] += len(lines) - 1
             fact = (r.timestamp, message.key, message.headers, message.topic_suffix)
             for index, line in enumerate(lines):
                 coordinate = (topic, r.partition, r.offset, index)
