@@ -210,7 +210,7 @@ done:
 
 /* One column's prefix and data; `items` holds `rows` values. */
 static int put_column(Buffer *b, int kind, PyObject **items, Py_ssize_t rows) {
-    Values gathered = {0};
+    Values gathered = {0}, values = {0}; /* values: a Map column's, in the keys' order */
     int ok = 0;
     switch (kind) {
     case K_STRING:
@@ -263,34 +263,29 @@ static int put_column(Buffer *b, int kind, PyObject **items, Py_ssize_t rows) {
         /* Map(K, V) is Array(Tuple(K, V)): the keys' prefix, the offsets, the keys, the values */
         if (!put_le(b, LC_VERSION, 8))
             goto done;
-        Values values = {0};
         uint64_t total = 0;
-        int gathered_all = 1;
-        for (Py_ssize_t i = 0; i < rows && gathered_all; i++) {
+        for (Py_ssize_t i = 0; i < rows; i++) {
             PyObject *row = items[i];
             if (!PyDict_Check(row)) {
                 PyErr_Format(PyExc_TypeError, "a Map value is a dict, not %.80s",
                              Py_TYPE(row)->tp_name);
-                gathered_all = 0;
-                break;
+                goto done;
             }
             PyObject *key, *value;
             Py_ssize_t at = 0;
             while (PyDict_Next(row, &at, &key, &value))
-                if (!gather(&gathered, key) || !gather(&values, value)) {
-                    gathered_all = 0;
-                    break;
-                }
+                if (!gather(&gathered, key) || !gather(&values, value))
+                    goto done;
             total += (uint64_t)PyDict_GET_SIZE(row);
-            if (gathered_all && !put_le(b, total, 8))
-                gathered_all = 0;
+            if (!put_le(b, total, 8))
+                goto done;
         }
-        if (gathered_all && put_lc(b, &gathered)) {
-            ok = 1;
-            for (Py_ssize_t i = 0; i < values.size && ok; i++)
-                ok = put_string(b, values.items[i]);
-        }
-        PyMem_Free(values.items);
+        if (!put_lc(b, &gathered))
+            goto done;
+        for (Py_ssize_t i = 0; i < values.size; i++)
+            if (!put_string(b, values.items[i]))
+                goto done;
+        ok = 1;
         break;
     }
     default:
@@ -298,6 +293,7 @@ static int put_column(Buffer *b, int kind, PyObject **items, Py_ssize_t rows) {
     }
 done:
     PyMem_Free(gathered.items);
+    PyMem_Free(values.items);
     return ok;
 }
 

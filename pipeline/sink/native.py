@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.common import write_leb128
 from clickhouse_connect.driver.insert import InsertContext
 
 from pipeline.errors import first_line
@@ -43,13 +44,13 @@ def _kind(type_name: str) -> int | None:
     return _KINDS.get(type_name)
 
 
-def _leb128(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+def _header(name: str, type_name: str) -> bytes:
+    """A column's name and type as a Native block starts it: each a LEB128 length and UTF-8."""
+    header = bytearray()
+    for text in (name.encode(), type_name.encode()):
+        write_leb128(len(text), header)
+        header += text
+    return bytes(header)
 
 
 class NativeLayout:
@@ -62,8 +63,7 @@ class NativeLayout:
         if unknown:
             raise ValueError(f"no C encoding for {', '.join(unknown)}")
         self.kinds = tuple(kind for kind in kinds if kind is not None)
-        encoded = ((n.encode(), t.encode()) for n, t in zip(names, types, strict=True))
-        self.headers = tuple(_leb128(len(n)) + n + _leb128(len(t)) + t for n, t in encoded)
+        self.headers = tuple(map(_header, names, types))
 
     @classmethod
     def of(cls, context: InsertContext) -> NativeLayout | None:
