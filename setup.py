@@ -4,6 +4,9 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
+        # The columnar step's first pass: usual messages into format groups
+        # (pipeline/ingest/columnar.py).
+        Extension("pipeline.ingest._scan", ["pipeline/ingest/_scan.c"]),
         # The columnar step's JSON and key/value fields (pipeline/parsing/fields.py).
         Extension("pipeline.parsing._fields", ["pipeline/parsing/_fields.c"]),
         # Template masking of ASCII bodies (pipeline/enrich/masking.py).

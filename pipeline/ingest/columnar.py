@@ -4,13 +4,14 @@ The record-by-record path (`batch.prepare`) builds a Message and a LogRecord per
 detection, the parser and seven enrichers per event, then a row: profiled, those per-event
 objects and calls cost more than the parsing itself. Here a batch is taken in passes:
 
-1. A message's events (one, or several by its framing) each go to the format detection would
-   offer them to first (`Registry.group_of`, the registry's own order and guards), if that
-   format has a group form (`parse_group`); the others are detected and parsed at once,
-   without the rest of the record path. Events of several lines (tracebacks) and events of a
-   forced format take the record path's parsing (`Ingestor.parse_line`), as do empty
-   messages and bad framing headers (`Ingestor.split`: their dead letters). The usual
-   message, one event and no headers, makes no Message at all.
+1. A message's events (one, or several by its framing) each go to the group of the format
+   detection would offer them to first (`Registry.group_table`, the registry's own order and
+   guards): that format's, if it has a group form (`parse_group`), else the group of lines
+   detected and parsed one at a time without the rest of the record path. The usual message
+   (bytes of one event, no headers, no forced format) is sorted in C (`_scan.scan`) and
+   makes no Message at all. Events of several lines (tracebacks) and events of a forced
+   format take the record path's parsing (`Ingestor.parse_line`), as do empty messages and
+   bad framing headers (`Ingestor.split`: their dead letters).
 2. Each format group is parsed in one call; a line its group form refuses is parsed record by
    record, which goes on down the detection order exactly as `batch.prepare` would.
 3. Every row, of either kind, in batch order, becomes a column entry; the enrichers' column
@@ -26,19 +27,22 @@ and enrichers without a column form keep a worker on the record-by-record path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from functools import partial
 from operator import attrgetter
+from typing import NamedTuple
 
 from aiokafka.structs import ConsumerRecord
 
 from pipeline import parsing
 from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import first_line
+from pipeline.ingest._scan import group, scan
 from pipeline.ingest.batch import Batch, prepare
 from pipeline.ingest.ingestor import Ingestor, is_utf8
 from pipeline.ingest.message import Message
-from pipeline.parsing.registry import Format
+from pipeline.parsing.registry import Parsed
 from pipeline.settings import Settings
 from pipeline.sink.tables import log_columns
 from schemas.records import DeadLetter, LogColumns, LogRecord, OtelFields, Severity
@@ -71,13 +75,45 @@ _Fields = tuple[
 ]
 
 
-# What enrichment reads of a row's message: Kafka timestamp, key, headers, topic suffix.
-_Facts = tuple[int, bytes | None, dict[str, bytes], str]
-# A row's Kafka topic, partition, offset and event index.
-_Coordinate = tuple[str, int, int, int]
-# Where a line came from: its record's position in the batch, its event index, its Message
-# (None when the message took the path that makes none).
-_Origin = tuple[int, int, Message | None]
+# Where a line came from: its record's position in the batch for the usual message (one event,
+# no Message made), else that, its event index and its Message.
+_Origin = int | tuple[int, int, Message]
+
+
+class _Scanned(NamedTuple):
+    """The step's first pass over a batch, in batch order: filled by `_scan.scan` for the usual
+    messages and by `ColumnarStep._take` for the others (a tuple of lists: what C fills)."""
+
+    # Each row's fields (`_Fields`), None until its group is parsed, or None for good if a
+    # line its group form refused became a dead letter.
+    slots: list[_Fields | None]
+    # Per group of `Registry.group_forms`: its lines, their slots and where each came from.
+    lines: list[list[bytes]]
+    line_slots: list[list[int]]
+    origins: list[list[_Origin]]
+    # Per row, what enrichment reads of its message: Kafka timestamp, key, headers, topic
+    # suffix; and its Kafka coordinates: topic, partition, offset, event index.
+    kafka_ms: list[int]
+    keys: list[bytes | None]
+    headers: list[dict[str, bytes]]
+    suffixes: list[str]
+    topics: list[str]
+    partitions: list[int]
+    offsets: list[int]
+    events: list[int]
+
+    @classmethod
+    def empty(cls, groups: int) -> _Scanned:
+        lines: list[list[bytes]] = [[] for _ in range(groups)]
+        line_slots: list[list[int]] = [[] for _ in range(groups)]
+        origins: list[list[_Origin]] = [[] for _ in range(groups)]
+        return cls([], lines, line_slots, origins, [], [], [], [], [], [], [], [])
+
+    def keep(self, kept: list[int]) -> _Scanned:
+        """Only the rows of these slots (a refused line that became a dead letter leaves its
+        slot empty); the groups are done with by then."""
+        rows = [[column[i] for i in kept] for column in (self.slots, *self[4:])]
+        return _Scanned(rows[0], self.lines, self.line_slots, self.origins, *rows[1:])  # type: ignore[arg-type]
 
 
 def prepare_step(settings: Settings, ingestor: Ingestor) -> PrepareStep:
@@ -108,126 +144,118 @@ class ColumnarStep:
 
     def _prepare(self, records: list[ConsumerRecord]) -> Batch:
         batch = Batch(records=records)
-        tally = batch.tally
-        ingestor, group_of, detect = self.ingestor, self.formats.group_of, self._detect
-        suffix = ingestor.topic_suffix
-        topic_formats = ingestor.topic_formats
-        # Row slots in batch order, each a row's fields (`_Fields`), None until its group is
-        # parsed, or None for good if a line its group form refused became a dead letter.
-        slots: list[_Fields | None] = []
-        # Per slot, what enrichment reads of its message (Kafka timestamp, key, headers,
-        # topic suffix) and its Kafka coordinates (topic, partition, offset, event index).
-        facts: list[_Facts] = []
-        coordinates: list[tuple[str, int, int, int]] = []
-        # Per format with a group form: its lines' slots, the lines, and where each came from
-        # (record position, event index, Message if one was made), for a line it refuses.
-        groups: dict[str, tuple[Format, list[int], list[bytes], list[_Origin]]] = {}
+        tally, formats, ingestor = batch.tally, self.formats, self.ingestor
+        forms = formats.group_forms
+        config = (
+            formats.group_table,
+            formats.fallback_group,
+            ingestor.topic_formats,
+            ingestor.topic_suffix,
+            _NO_HEADERS,
+        )
+        found = _Scanned.empty(len(forms))
         letters: list[tuple[int, int, DeadLetter]] = []  # (message position, index, letter)
-
-        def take(line: bytes, origin: _Origin, fact: _Facts, coordinate: _Coordinate) -> None:
-            """A line of one event, no forced format: its group, or detection at once."""
-            fmt = group_of(line)
-            if fmt is not None:
-                # By name: a Format's own hash is a Python call hashing all its fields.
-                found = groups.get(fmt.name)
-                if found is None:
-                    found = groups[fmt.name] = (fmt, [], [], [])
-                found[1].append(len(slots))
-                found[2].append(line)
-                found[3].append(origin)
-                slots.append(None)
-            else:
-                # A parser that raised: the record path makes the line's dead letter.
-                outcome = detect(line) or self._record_path(records, origin, line)
-                if isinstance(outcome, DeadLetter):
-                    letters.append((origin[0], origin[1], outcome))
-                    return
-                slots.append(_record_fields(outcome))
-            facts.append(fact)
-            coordinates.append(coordinate)
-
-        # Counted in C, a message as one event; a message framing more adds them below.
+        # Counted in C, a message as one event; a message framing more adds them in _take.
         tally.messages.update(map(_topic_of, records))
         tally.events.update(tally.messages)
-        # A batch's records nearly all have one topic (the same object): its facts once.
-        last_topic, topic_suffix, topic_forced = None, "", False
-        for position, r in enumerate(records):
-            topic = r.topic
-            if topic is not last_topic:
-                last_topic, topic_suffix = topic, suffix(topic)
-                topic_forced = topic in topic_formats
-            value = r.value
-            if value and not topic_forced and not r.headers:
-                line = value.strip()
-                if line and b"\n" not in line:  # the usual message: one event, no headers
-                    take(
-                        line,
-                        (position, 0, None),
-                        (r.timestamp, r.key, _NO_HEADERS, topic_suffix),
-                        (topic, r.partition, r.offset, 0),
-                    )
-                    continue
-            message = self._message(r)
-            lines, forced = ingestor.split(message)
-            if isinstance(lines, DeadLetter):
-                letters.append((position, 0, lines))
-                continue
-            tally.events[topic] += len(lines) - 1
-            fact = (r.timestamp, message.key, message.headers, message.topic_suffix)
-            for index, line in enumerate(lines):
-                coordinate = (topic, r.partition, r.offset, index)
-                if forced is None and b"\n" not in line:
-                    take(line, (position, index, message), fact, coordinate)
-                    continue
-                outcome = ingestor.parse_line(message, line, forced)
-                if isinstance(outcome, DeadLetter):
-                    letters.append((position, index, outcome))
-                else:
-                    slots.append(_record_fields(outcome))
-                    facts.append(fact)
-                    coordinates.append(coordinate)
+        position = scan(records, 0, config, found)
+        while position < len(records):  # at a message that is not the usual one
+            self._take(records, position, found, letters, tally.events)
+            position = scan(records, position + 1, config, found)
         refused = 0
-        for fmt, indices, lines, origins in groups.values():
-            tail, parse_group = (fmt.name, 0, None), fmt.parse_group
-            assert parse_group is not None  # group_of offers only formats with one
-            parsed_lines = parse_group(lines)
+        for fmt, lines, line_slots, origins in zip(
+            forms, found.lines, found.line_slots, found.origins, strict=True
+        ):
+            if not lines:
+                continue
+            tail: tuple[str, int, None] = ("", 0, None)  # a group form's format, trace flags, otel
+            if fmt is None:
+                parsed_lines: Iterable[Parsed | LogRecord | None] = map(self._detect, lines)
+            else:
+                assert fmt.parse_group is not None  # group_forms holds formats with one
+                parsed_lines, tail = fmt.parse_group(lines), (fmt.name, 0, None)
+            slots = found.slots
             for slot, line, parsed, origin in zip(
-                indices, lines, parsed_lines, origins, strict=True
+                line_slots, lines, parsed_lines, origins, strict=True
             ):
-                if parsed is not None:
+                if isinstance(parsed, LogRecord):
+                    slots[slot] = _record_fields(parsed)
+                elif parsed is not None:
                     if not line.isascii() and not is_utf8(line):
                         parsed[10].append("invalid_utf8")
                     slots[slot] = parsed + tail
-                    continue
-                outcome = self._record_path(records, origin, line)
-                if isinstance(outcome, DeadLetter):
-                    letters.append((origin[0], origin[1], outcome))
-                    refused += 1
                 else:
-                    slots[slot] = _record_fields(outcome)
+                    position, index, outcome = self._record_path(records, origin, line)
+                    if isinstance(outcome, DeadLetter):
+                        letters.append((position, index, outcome))
+                        refused += 1
+                    else:
+                        slots[slot] = _record_fields(outcome)
         if refused:
-            kept = [i for i, slot in enumerate(slots) if slot is not None]
-            slots = [slots[i] for i in kept]
-            facts = [facts[i] for i in kept]
-            coordinates = [coordinates[i] for i in kept]
-        rows = _as_columns(slots, facts)  # type: ignore[arg-type]
+            found = found.keep([i for i, slot in enumerate(found.slots) if slot is not None])
+        rows = _as_columns(found)
         tally.formats.update(rows.format)
         for enrich in self.enrichers:
             enrich(rows)
-        batch.log_rows = log_columns(rows, coordinates)
+        batch.log_rows = log_columns(
+            rows, (found.topics, found.partitions, found.offsets, found.events)
+        )
         if letters:
-            letters.sort(key=lambda found: found[:2])  # the record path's order
+            letters.sort(key=lambda letter: letter[:2])  # the record path's order
             batch.dead_letters = [(letter, index) for _, index, letter in letters]
         return batch
 
+    def _take(
+        self,
+        records: list[ConsumerRecord],
+        position: int,
+        found: _Scanned,
+        letters: list[tuple[int, int, DeadLetter]],
+        events: Counter[str],
+    ) -> None:
+        """A message that is not the usual one: its events from the record path's split, each
+        to its group, or parsed by the record path (several lines, or a forced format)."""
+        r = records[position]
+        message = self._message(r)
+        lines, forced = self.ingestor.split(message)
+        if isinstance(lines, DeadLetter):
+            letters.append((position, 0, lines))
+            return
+        events[r.topic] += len(lines) - 1
+        formats = self.formats
+        for index, line in enumerate(lines):
+            slot = len(found.slots)
+            if forced is None and b"\n" not in line:
+                group_index = group(line, formats.group_table, formats.fallback_group)
+                found.lines[group_index].append(line)
+                found.line_slots[group_index].append(slot)
+                found.origins[group_index].append((position, index, message))
+                found.slots.append(None)
+            else:
+                outcome = self.ingestor.parse_line(message, line, forced)
+                if isinstance(outcome, DeadLetter):
+                    letters.append((position, index, outcome))
+                    continue
+                found.slots.append(_record_fields(outcome))
+            found.kafka_ms.append(r.timestamp)
+            found.keys.append(message.key)
+            found.headers.append(message.headers)
+            found.suffixes.append(message.topic_suffix)
+            found.topics.append(r.topic)
+            found.partitions.append(r.partition)
+            found.offsets.append(r.offset)
+            found.events.append(index)
+
     def _record_path(
         self, records: list[ConsumerRecord], origin: _Origin, line: bytes
-    ) -> LogRecord | DeadLetter:
-        """The record path's outcome for one line of no forced format."""
-        position, _, message = origin
-        if message is None:
-            message = self._message(records[position])
-        return self.ingestor.parse_line(message, line, None)
+    ) -> tuple[int, int, LogRecord | DeadLetter]:
+        """Where a line of no forced format came from (record position, event index) and the
+        record path's outcome for it."""
+        if isinstance(origin, int):
+            position, index, message = origin, 0, self._message(records[origin])
+        else:
+            position, index, message = origin
+        return position, index, self.ingestor.parse_line(message, line, None)
 
     def _detect(self, line: bytes) -> LogRecord | None:
         """Detection and the parser, without the rest of the record path; None when a parser
@@ -265,12 +293,12 @@ def _record_fields(record: LogRecord) -> _Fields:
     )
 
 
-def _as_columns(rows: list[_Fields], facts: list[_Facts]) -> LogColumns:
+def _as_columns(found: _Scanned) -> LogColumns:
     """Rows of fields (and their messages' facts) as columns: transposed by zip, in C."""
+    rows = found.slots
     if not rows:
         return LogColumns()
     c = [list(column) for column in zip(*rows, strict=True)]
-    kafka_ms, key, headers, topic_suffix = (list(column) for column in zip(*facts, strict=True))
     return LogColumns(
         timestamp_ns=c[0],
         severity=c[1],
@@ -290,8 +318,8 @@ def _as_columns(rows: list[_Fields], facts: list[_Facts]) -> LogColumns:
         # both); without them a row would have no TemplateId and no row would be made.
         template_id=[0] * len(rows),
         template=[""] * len(rows),
-        kafka_ms=kafka_ms,
-        key=key,
-        headers=headers,
-        topic_suffix=topic_suffix,
+        kafka_ms=found.kafka_ms,
+        key=found.keys,
+        headers=found.headers,
+        topic_suffix=found.suffixes,
     )

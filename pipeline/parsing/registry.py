@@ -80,6 +80,9 @@ class Format:
 # with the same guard in one group so that it runs once (java, python and syslog all look
 # for `yyyy-`), each as (parse, refused_flag).
 _Group = tuple[Guard | None, tuple[tuple[Parser, str], ...]]
+# For the columnar step, per first byte: each guard (None: always) with the group of the format
+# detection offers a line to first when it passes (see Registry.group_forms).
+GroupTable = tuple[tuple[tuple[Guard | None, int], ...], ...]
 
 
 def _no_fallback(line: bytes) -> LogRecord:
@@ -96,9 +99,13 @@ class Registry:
         self._groups: list[tuple[_Group, ...]] = [() for _ in range(256)]
         self._fallback_name = ""
         self._fallback: Callable[[bytes], LogRecord] = _no_fallback
-        # Formats with a group form, by their parse function (what detection's steps hold).
-        self._with_groups: dict[Parser, Format] = {}
-        self._fallback_group: Format | None = None
+        # The columnar step's groups (`group_table` says which a line is in): the formats with
+        # a group form, then None, the lines detection offers first to a format without one
+        # (they take `parse`). Lines a group form refuses take `parse` too, which goes on down
+        # the detection order, so a group form needs to be right only for its own lines.
+        self.group_forms: tuple[Format | None, ...] = (None,)
+        self.group_table: GroupTable = ((),) * 256
+        self.fallback_group = 0
 
     def add(self, fmt: Format) -> None:
         """Register a format; a second format of the same name is a programming error."""
@@ -131,9 +138,17 @@ class Registry:
 
     def _regroup(self) -> None:
         self._groups = [self._groups_for(first) for first in range(256)]
-        self._with_groups = {f.parse: f for f in self._formats.values() if f.parse_group}
+        forms = [f for f in self._formats.values() if f.parse_group]
+        index = {f.parse: i for i, f in enumerate(forms)}
+        detection = len(forms)
+        self.group_forms = (*forms, None)
+        # The first step of a guard's group is the format detection offers the line to.
+        self.group_table = tuple(
+            tuple((guard, index.get(steps[0][0], detection)) for guard, steps in groups)
+            for groups in self._groups
+        )
         fallback = self._formats.get(self._fallback_name)
-        self._fallback_group = fallback if fallback and fallback.parse_group else None
+        self.fallback_group = index.get(fallback.parse, detection) if fallback else detection
 
     def add_module(self, module: ModuleType) -> None:
         """Register a format module (one with NAME); helper modules are left alone."""
@@ -190,15 +205,6 @@ class Registry:
     def detect(self, line: bytes) -> LogRecord:
         """The record of the first format in detection order that accepts the line."""
         return self.parse(line)
-
-    def group_of(self, line: bytes) -> Format | None:
-        """The format detection offers `line` to first, when it has a group form (else None:
-        the line takes `parse`). Lines a group form refuses take `parse` too, which goes on
-        down the detection order, so the group form needs to be right only for its own lines."""
-        for guard, steps in self._groups[line[0] if line else 0]:
-            if guard is None or guard(line):
-                return self._with_groups.get(steps[0][0])
-        return self._fallback_group
 
     def _forced(self, line: bytes, forced_format: str) -> LogRecord:
         """The forced format's record, or detection's flagged `format_mismatch`."""

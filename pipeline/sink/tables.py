@@ -130,10 +130,12 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
     )
 
 
-def log_columns(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> TableRows:
+def log_columns(
+    rows: LogColumns, kafka: tuple[list[str], list[int], list[int], list[int]]
+) -> TableRows:
     """`log_row` of every row of the columns, as otel_logs columns (no row is made: the sink
-    inserts columns); `kafka` holds each row's topic, partition, offset and event index (its
-    Kafka timestamp is in the columns)."""
+    inserts columns); `kafka` holds columns of each row's topic, partition, offset and event
+    index (its Kafka timestamp is in `rows`)."""
     times, services, hosts = rows.timestamp_ns, rows.service, rows.host
     count = len(times)
     severities = list(map(int, rows.severity))
@@ -143,7 +145,7 @@ def log_columns(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> Tab
     ]
     no_otel = _NO_OTEL_FIELDS
     texts = [SEVERITY_TEXT[severity] for severity in severities]
-    topics, partitions, offsets, indices = zip(*kafka, strict=True) if kafka else ((),) * 4
+    topics, partitions, offsets, indices = kafka
     # The columns an OTLP row sets values of its own in (below).
     otel_columns: list[list[object]] = [
         [no_otel.resource_schema_url] * count,
@@ -170,10 +172,10 @@ def log_columns(rows: LogColumns, kafka: list[tuple[str, int, int, int]]) -> Tab
         rows.template_id,
         rows.template,
         rows.flags,
-        list(topics),
-        list(partitions),
-        list(offsets),
-        list(indices),
+        topics,
+        partitions,
+        offsets,
+        indices,
         rows.kafka_ms,
     ]
     for i, otel in enumerate(rows.otel):  # OTLP input: rare enough for a row at a time

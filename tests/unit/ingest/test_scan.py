@@ -1,0 +1,154 @@
+"""The columnar step's first pass in C (pipeline/ingest/_scan.c): which messages it takes, the
+group each line goes to, and what it does with a guard that raises. That the step's rows equal
+the record path's is tests/unit/ingest/test_columnar_identity.py."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from pipeline import parsing
+from pipeline.bench import realworld
+from pipeline.ingest._scan import group, scan
+from pipeline.parsing.registry import Claim, Format, Registry
+from tests.support import golden
+from tests.support.identity import TOPIC, Message, consumer_records
+
+FORMATS = parsing.load()
+NO_HEADERS: dict[str, bytes] = {}
+# The formats' documented lines (tests/fixtures/parsing) and real-world ones (others' logs,
+# labelled: pipeline/bench/realworld.py).
+LINES = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
+    row.line.encode() for rows in realworld.load().values() for row in rows
+]
+
+
+def first_offered(registry: Registry, line: bytes) -> str | None:
+    """The reference: the format detection offers `line` to first (None: the fallback)."""
+    for guard, steps in registry._groups[line[0] if line else 0]:
+        if guard is None or guard(line):
+            parse = steps[0][0]
+            return next(name for name, p in registry.parsers.items() if p is parse)
+    return None
+
+
+def name_of(registry: Registry, index: int) -> str | None:
+    fmt = registry.group_forms[index]
+    return None if fmt is None else fmt.name
+
+
+def test_each_line_goes_to_the_group_of_the_format_detection_offers_it_to_first():
+    assert len(LINES) > 1000
+    seen = set()
+    for line in LINES:
+        expected = first_offered(FORMATS, line)
+        found = group(line, FORMATS.group_table, FORMATS.fallback_group)
+        if expected is None:
+            assert found == FORMATS.fallback_group, line
+            continue
+        seen.add(expected)
+        has_group_form = FORMATS.parsers[expected] in {
+            f.parse for f in FORMATS.group_forms if f is not None
+        }
+        # A format without a group form: the detection group (None), where lines take `parse`.
+        assert name_of(FORMATS, found) == (expected if has_group_form else None), line
+    assert {"json", "access", "logfmt", "java", "python", "syslog"} <= seen
+
+
+def out(groups: int) -> tuple[list, ...]:
+    return ([], *([[] for _ in range(groups)] for _ in range(3)), *([] for _ in range(8)))
+
+
+def config(registry: Registry, forced_topics: dict[str, str] | None = None) -> tuple:
+    return (
+        registry.group_table,
+        registry.fallback_group,
+        forced_topics or {},
+        lambda topic: topic.rpartition(".")[2],
+        NO_HEADERS,
+    )
+
+
+def test_it_takes_usual_messages_and_stops_at_the_first_other():
+    usual = Message(b'  {"msg": "a"}\t\r\n', key=b"k")
+    others = [
+        Message(None),
+        Message(b""),
+        Message(b" \n\x0b "),  # nothing but bytes.strip()'s whitespace: a dead letter
+        Message(b"one\ntwo"),
+        Message(b"x", headers=(("format", b"json"),)),
+        Message(b"x", topic="logs.raw.forced"),
+    ]
+    for other in others:
+        records = consumer_records([usual, usual, other, usual])
+        found = out(len(FORMATS.group_forms))
+        assert scan(records, 0, config(FORMATS, {"logs.raw.forced": "json"}), found) == 2, other
+        assert scan(records, 3, config(FORMATS), found) == 4
+        slots, lines, line_slots, origins, kafka_ms, keys, headers, suffixes, topics, *rest = found
+        assert slots == [None] * 3
+        json_group = next(i for i, f in enumerate(FORMATS.group_forms) if f and f.name == "json")
+        assert lines[json_group] == [b'{"msg": "a"}'] * 3
+        assert line_slots[json_group] == [0, 1, 2]
+        assert origins[json_group] == [0, 1, 3]
+        assert keys == [b"k"] * 3 and headers == [NO_HEADERS] * 3
+        assert suffixes == ["raw"] * 3 and topics == [TOPIC] * 3
+        partitions, offsets, events = rest
+        assert [(r.partition, r.offset, r.timestamp) for r in records[:2] + records[3:]] == list(
+            zip(partitions, offsets, kafka_ms, strict=True)
+        )
+        assert events == [0, 0, 0]
+
+
+def test_a_line_that_needs_no_stripping_is_not_copied():
+    records = consumer_records([Message(b"plain text")])
+    found = out(len(FORMATS.group_forms))
+    scan(records, 0, config(FORMATS), found)
+    assert next(line for group_lines in found[1] for line in group_lines) is records[0].value
+
+
+def test_a_value_that_is_not_bytes_is_left_to_the_general_path():
+    records = consumer_records([Message(b"a")])
+    records[0].value = bytearray(b"a")  # type: ignore[assignment]
+    assert scan(records, 0, config(FORMATS), out(len(FORMATS.group_forms))) == 0
+
+
+def test_a_guard_that_raises_stops_the_scan_with_its_error():
+    def guard(line: bytes) -> bool:
+        raise ValueError("guard failed")
+
+    registry = Registry()
+    for fmt in FORMATS._formats.values():
+        registry.add(fmt)
+    registry.add(Format("raising", lambda line: None, (Claim(b"\x01", rank=0, guard=guard),)))
+    records = consumer_records([Message(b"ok"), Message(b"\x01 bad")])
+    with pytest.raises(ValueError, match="guard failed"):
+        scan(records, 0, config(registry), out(len(registry.group_forms)))
+    with pytest.raises(ValueError, match="guard failed"):
+        group(b"\x01 bad", registry.group_table, registry.fallback_group)
+
+
+def test_a_malformed_table_or_out_is_refused():
+    records = consumer_records([Message(b"x")])
+    with pytest.raises(TypeError, match="256"):
+        scan(records, 0, (((),) * 255, *config(FORMATS)[1:]), out(len(FORMATS.group_forms)))
+    with pytest.raises(IndexError, match="group"):
+        scan(records, 0, config(FORMATS), out(0))
+    with pytest.raises(TypeError, match="tuple of lists"):
+        scan(records, 0, config(FORMATS), (None,) * 12)
+
+
+def test_scanning_leaks_no_memory():
+    records = consumer_records(Message(line) for line in LINES[:2000])
+    records.append(consumer_records([Message(None)])[0])
+    groups = len(FORMATS.group_forms)
+    tracemalloc.start()
+    try:
+        scan(records, 0, config(FORMATS), out(groups))
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            scan(records, 0, config(FORMATS), out(groups))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes more after 5 scans of 2,000 records"
