@@ -203,10 +203,7 @@ def template_enricher(settings: Settings) -> Enrichment:
             record.template_id, record.template = template_of(record.body, record.logger)
 
         def enrich_columns_alone(rows: LogColumns) -> None:
-            pairs = zip(rows.body, rows.logger, strict=True)
-            found = [template_of(body, logger) for body, logger in pairs]
-            rows.template_id = [template_id for template_id, _ in found]
-            rows.template = [template for _, template in found]
+            rows.template_id, rows.template = mined.templates_of(rows.body, rows.logger)
 
         return Enrichment(enrich_alone, enrich_columns_alone)
     sync = TemplateSync(
@@ -222,16 +219,11 @@ def template_enricher(settings: Settings) -> Enrichment:
         record.template_id, record.template = template_of(record.body, record.logger)
 
     def enrich_columns(rows: LogColumns) -> None:
-        # What other workers learnt is applied between rows, as the record form does: the
-        # rows are in offset order, and an id depends on what the miner knew at that row.
-        ids, templates = rows.template_id, rows.template
-        ids.clear()
-        templates.clear()
-        for body, logger in zip(rows.body, rows.logger, strict=True):
-            if sync.inbox is not None:
-                sync.apply()
-            template_id, template = template_of(body, logger)
-            ids.append(template_id)
-            templates.append(template)
+        # What other workers learnt is applied before the batch, as the record form applies
+        # it before a row: the sync's thread leaves it at no particular row, so either is an
+        # order the miner could have seen.
+        if sync.inbox is not None:
+            sync.apply()
+        rows.template_id, rows.template = mined.templates_of(rows.body, rows.logger)
 
     return Enrichment(enrich, enrich_columns)

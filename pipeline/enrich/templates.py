@@ -34,22 +34,39 @@ class Templates:
     def template_of(self, body: str, logger: str = "") -> tuple[int, str]:
         """(TemplateId, template) of a message body, of the logger that wrote it if known:
         the same message from two loggers is two events."""
-        key = (logger, body) if logger else body
-        cluster = self._bodies.get(key)
+        cluster = self._bodies.get((logger, body) if logger else body)
         if cluster is None:
-            masked = mask(body)
-            masked_key = (logger, masked) if logger else masked
-            cluster = self._masked.get(masked_key)
-            if cluster is None:
-                cluster = self.miner.add(masked, logger)
-                if len(self._masked) >= _CACHE_ENTRIES:
-                    self._masked.clear()
-                self._masked[masked_key] = cluster
-            if len(body) <= _BODY_CHARS:
-                if len(self._bodies) >= _CACHE_ENTRIES:
-                    self._bodies.clear()
-                self._bodies[key] = cluster
+            cluster = self._cluster(body, logger)
         return cluster.id, cluster.template
+
+    def templates_of(self, bodies: list[str], loggers: list[str]) -> tuple[list[int], list[str]]:
+        """`template_of` of each body and its logger, in order, as two columns."""
+        ids: list[int] = []
+        templates: list[str] = []
+        cached = self._bodies.get  # the dict is emptied when full, never replaced
+        for body, logger in zip(bodies, loggers, strict=True):
+            cluster = cached((logger, body) if logger else body)
+            if cluster is None:
+                cluster = self._cluster(body, logger)
+            ids.append(cluster.id)
+            templates.append(cluster.template)
+        return ids, templates
+
+    def _cluster(self, body: str, logger: str) -> Cluster:
+        """The cluster of a body not in the body cache: masked, then looked up or mined."""
+        masked = mask(body)
+        masked_key = (logger, masked) if logger else masked
+        cluster = self._masked.get(masked_key)
+        if cluster is None:
+            cluster = self.miner.add(masked, logger)
+            if len(self._masked) >= _CACHE_ENTRIES:
+                self._masked.clear()
+            self._masked[masked_key] = cluster
+        if len(body) <= _BODY_CHARS:
+            if len(self._bodies) >= _CACHE_ENTRIES:
+                self._bodies.clear()
+            self._bodies[(logger, body) if logger else body] = cluster
+        return cluster
 
     def resolve(self, template_id: int) -> int:
         """The id that `template_id` (one this miner gave out) stands for now."""

@@ -58,9 +58,6 @@ def parse(line: bytes) -> LogRecord | None:
     t = _TIME.match(text, start)
     if t is None:
         return _short(text) if start == 0 else None
-    ns = timestamps.from_iso_match(t)
-    if ns is None:
-        return None
     pos = t.end()
     attributes: dict[str, str] = {}
     m = _LEVEL_FIRST.match(text, pos)
@@ -77,6 +74,9 @@ def parse(line: bytes) -> LogRecord | None:
         level, pid, thread, logger, message = m.groups()
         attributes["process.pid"] = pid
     else:
+        return None  # before reading the time: most dated lines that reach java are Python's
+    ns = timestamps.from_iso_match(t)
+    if ns is None:
         return None
     attributes["thread.name"] = thread
     if start:

@@ -17,6 +17,14 @@ WORDS: dict[str, Severity] = {
     for word in words.split()
 }
 
+# The words as written in the cases producers use (`info`, `INFO`, `Info`), each what
+# from_level reads it as: one lookup for the upper-case words of text formats.
+_AS_WRITTEN: dict[str, Severity] = {
+    spelling: sev
+    for word, sev in WORDS.items()
+    for spelling in (word, word.upper(), word.capitalize())
+}
+
 # What a person writes for a severity in settings, rules and commands: OpenTelemetry's names,
 # and Python's WARNING for WARN.
 _NAMES: dict[str, Severity] = {s.name: s for s in Severity if s} | {"WARNING": Severity.WARN}
@@ -34,8 +42,8 @@ def from_level(level: str | int | float | None) -> Severity:
     1–24 are not guessed at because they overlap both.
     """
     if type(level) is str:
-        # Most producers already write a lower-case word: one lookup, no string copies.
-        found = WORDS.get(level)
+        # Most producers write a word in one of these cases: one lookup, no string copies.
+        found = _AS_WRITTEN.get(level)
         if found is not None:
             return found
     if level is None or level == "":

@@ -4,8 +4,10 @@ OpenTelemetry severities."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pipeline.parsing.severity import from_level, named
+from pipeline.parsing.severity import WORDS, from_level, named
 from schemas.records import Severity
 
 # Words in any case or padding; numbers 0-7 are syslog severities, 10-50 Python levels.
@@ -51,3 +53,12 @@ def test_named(name, expected):
 def test_named_refuses_producer_shorthands_and_says_what_to_use(name):
     with pytest.raises(ValueError, match="use TRACE, DEBUG, INFO, WARN, ERROR, FATAL$"):
         named(name)
+
+
+_SPELLINGS = [w for word in WORDS for w in (word, word.upper(), word.title(), word.swapcase())]
+
+
+@given(st.sampled_from(_SPELLINGS) | st.text(alphabet="aceEfFiInNoOrRsStTwW ĳİ1", max_size=9))
+def test_a_word_reads_as_it_does_padded(word):
+    # The usual spellings are looked up at once; a padded word always goes the long way round.
+    assert from_level(word) is from_level(f" {word} ")
