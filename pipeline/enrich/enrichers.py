@@ -6,6 +6,9 @@ rows, which tests/unit/ingest/test_columnar_identity.py checks over real-world i
 
 from __future__ import annotations
 
+from itertools import compress, count, repeat
+from operator import mul, not_, sub
+
 from pipeline.clickhouse import connect
 from pipeline.enrich.miner import Miner
 from pipeline.enrich.registry import Enrichment, enricher, enricher_from_settings
@@ -24,6 +27,10 @@ MAX_TIMESTAMP_NS = 9_200_000_000_000_000_000
 
 def fill_time_columns(rows: LogColumns) -> None:
     times, flags, kafka_ms = rows.timestamp_ns, rows.flags, rows.kafka_ms
+    # The column forms first look at a whole column with builtins (C loops) and go row by row
+    # only where a row needs them: a Python loop costs a tenth of a microsecond per row.
+    if not times or (min(times) > 0 and max(times) <= MAX_TIMESTAMP_NS):
+        return
     for i, ns in enumerate(times):
         if ns <= 0:
             times[i] = kafka_ms[i] * 1_000_000
@@ -60,9 +67,11 @@ def flag_skew(settings: Settings) -> Enrichment:
             record.flags.append("time_past")
 
     def enrich_columns(rows: LogColumns) -> None:
-        flags, kafka_ms = rows.flags, rows.kafka_ms
-        for i, ns in enumerate(rows.timestamp_ns):
-            skew = ns - kafka_ms[i] * 1_000_000
+        flags = rows.flags
+        skews = list(map(sub, rows.timestamp_ns, map(mul, rows.kafka_ms, repeat(1_000_000))))
+        if not skews or (max(skews) <= future_ns and -min(skews) <= past_ns):
+            return
+        for i, skew in enumerate(skews):
             if skew > future_ns:
                 flags[i].append("time_future")
             elif -skew > past_ns:
@@ -93,8 +102,13 @@ def keep_within_retention(settings: Settings) -> Enrichment:
             record.timestamp_ns = kafka_ns
             record.flags.append("time_expired")
 
+    shortest_ns = min([default_ns] + [days_ns for _, _, days_ns in by_severity])
+
     def enrich_columns(rows: LogColumns) -> None:
         times, severities, kafka_ms = rows.timestamp_ns, rows.severity, rows.kafka_ms
+        # Within the shortest retention of Kafka time, no row is expired.
+        if not times or min(map(sub, times, map(mul, kafka_ms, repeat(1_000_000)))) >= -shortest_ns:
+            return
         for i, ns in enumerate(times):
             kafka_ns = kafka_ms[i] * 1_000_000
             keep_ns = default_ns
@@ -112,9 +126,7 @@ def keep_within_retention(settings: Settings) -> Enrichment:
 
 def fill_service_columns(rows: LogColumns) -> None:
     services = rows.service
-    for i, service in enumerate(services):
-        if service:
-            continue
+    for i in compress(count(), map(not_, services)):  # the rows with no service
         header = rows.headers[i].get("service")
         key = rows.key[i]
         if header:
@@ -143,6 +155,8 @@ def fill_service(record: LogRecord, message: Message) -> None:
 
 def fill_host_columns(rows: LogColumns) -> None:
     hosts = rows.host
+    if not any(rows.headers):  # the usual batch: no message has headers
+        return
     for i, host in enumerate(hosts):
         if not host:
             header = rows.headers[i].get("host")
@@ -178,6 +192,8 @@ def truncate_body(settings: Settings) -> Enrichment:
 
     def enrich_columns(rows: LogColumns) -> None:
         bodies = rows.body
+        if not bodies or max(map(len, bodies)) * 4 <= max_bytes:
+            return
         for i, body in enumerate(bodies):
             if len(body) * 4 <= max_bytes:
                 continue
