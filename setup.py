@@ -9,6 +9,8 @@ setup(
         Extension("pipeline.ingest._scan", ["pipeline/ingest/_scan.c"]),
         # The columnar step's JSON and key/value fields (pipeline/parsing/fields.py).
         Extension("pipeline.parsing._fields", ["pipeline/parsing/_fields.c"]),
+        # Access log lines (pipeline/parsing/access.py).
+        Extension("pipeline.parsing._access", ["pipeline/parsing/_access.c"]),
         # Template masking of ASCII bodies (pipeline/enrich/masking.py).
         Extension("pipeline.enrich._masking", ["pipeline/enrich/_masking.c"]),
         # The sink's insert body (pipeline/sink/native.py).
