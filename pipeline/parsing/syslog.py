@@ -48,7 +48,13 @@ NAME = "syslog"
 DETECT = (
     Claim(b"<", rank=10),
     Claim(DIGITS, rank=40, guard=timestamps.leads_with_iso_date),
-    Claim(bytes({name.encode()[0] for name in timestamps.MONTHS}), rank=40),
+    # Without PRI, a line that starts with a letter is syslog only from an RFC 3164 time on:
+    # the time's pattern over bytes (no Python frame) keeps other words from the parser.
+    Claim(
+        bytes({name.encode()[0] for name in timestamps.MONTHS}),
+        rank=40,
+        guard=re.compile(_BSD_STAMP.pattern.encode(), re.ASCII).match,
+    ),
 )
 
 
