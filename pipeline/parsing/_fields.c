@@ -1,8 +1,11 @@
-/* The columnar step's key/value work in C: JSON lines and key/value objects to fields.
+/* The columnar step's key/value work in C: JSON lines, logfmt lines and key/value objects to
+   fields.
 
    `json_group(lines)` is `json_object.parse_group`: orjson.loads, `json_object.flatten` and
-   `fields.to_fields` for each line, with no Python frame per line, key or value. `to_fields`
-   is `fields.to_fields` itself. Their results equal the Python functions' for every input
+   `fields.to_fields` for each line, with no Python frame per line, key or value.
+   `logfmt_group(lines)` is `logfmt.parse_group` for ASCII lines (`logfmt._items`, then
+   `fields.to_fields`) and lists the others for logfmt.py. `to_fields` is `fields.to_fields`
+   itself. Their results equal the Python functions' for every input
    (tests/unit/parsing/test_compiled_fields.py, and the columnar identity test, which runs the
    record path on the Python code): the Python code is the reference and the record path's.
 
@@ -344,6 +347,137 @@ failed:
     return NULL;
 }
 
+/* ---- logfmt: logfmt._items for ASCII lines of one line, without the regex. _TOKEN's
+   findall has one way through a line: whitespace is skipped, a token is a key ([^\s="]+),
+   then `=` and a value (quoted with backslash escapes, or bare [^\s"]*) or nothing (a bare
+   key); anything else is junk, which makes the line not logfmt. ---- */
+
+static int re_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static int start_rest(char c) { /* [\w.@/-] */
+    return alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '@' || c == '/' || c == '-';
+}
+
+/* The quoted value's text, escapes resolved as logfmt._unescape does. */
+static PyObject *unescaped(const char *s, Py_ssize_t n) {
+    if (memchr(s, '\\', n) == NULL) return PyUnicode_FromStringAndSize(s, n);
+    char *buffer = PyMem_Malloc(n);
+    if (buffer == NULL) return PyErr_NoMemory();
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\') { /* always followed by a character here: the scan checked */
+            c = s[++i];
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+        }
+        buffer[k++] = c;
+    }
+    PyObject *out = PyUnicode_FromStringAndSize(buffer, k);
+    PyMem_Free(buffer);
+    return out;
+}
+
+/* logfmt._items of an ASCII line: a new dict, None (not logfmt), or NULL (error). */
+static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
+    /* _START: [A-Za-z_@][\w.@/-]*= */
+    Py_ssize_t i = 1;
+    if (n == 0 || !(alpha(t[0]) || t[0] == '_' || t[0] == '@')) Py_RETURN_NONE;
+    while (i < n && start_rest(t[i])) i++;
+    if (i >= n || t[i] != '=') Py_RETURN_NONE;
+    PyObject *items = PyDict_New();
+    if (items == NULL) return NULL;
+    Py_ssize_t bare = 0;
+    for (i = 0; i < n;) {
+        if (re_space(t[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t k = i;
+        while (k < n && !re_space(t[k]) && t[k] != '=' && t[k] != '"') k++;
+        if (k == i) goto refused; /* `=…` or `"…`: junk */
+        PyObject *key = PyUnicode_FromStringAndSize(t + i, k - i), *value;
+        if (key == NULL) goto failed;
+        if (k < n && t[k] == '=') {
+            Py_ssize_t v = k + 1, j;
+            if (v < n && t[v] == '"') {
+                for (j = v + 1; j < n && t[j] != '"'; j++)
+                    if (t[j] == '\\' && (++j >= n || t[j] == '\n')) break;
+                if (j >= n || t[j] != '"') {
+                    /* Not a quoted value: the bare one is empty, and the quote after it
+                       junk. */
+                    Py_DECREF(key);
+                    goto refused;
+                }
+                value = unescaped(t + v + 1, j - v - 1);
+                i = j + 1;
+            } else {
+                for (j = v; j < n && !re_space(t[j]) && t[j] != '"'; j++);
+                value = PyUnicode_FromStringAndSize(t + v, j - v);
+                i = j;
+            }
+        } else {
+            value = Py_NewRef(true_text);
+            bare++;
+            i = k;
+        }
+        int failed = value == NULL || PyDict_SetItem(items, key, value) < 0;
+        Py_DECREF(key);
+        Py_XDECREF(value);
+        if (failed) goto failed;
+    }
+    if (bare * 2 > PyDict_GET_SIZE(items)) goto refused;
+    return items;
+refused:
+    Py_DECREF(items);
+    Py_RETURN_NONE;
+failed:
+    Py_DECREF(items);
+    return NULL;
+}
+
+/* What logfmt_group takes: ASCII with no line break (`.` in _TOKEN's escapes stops at one). */
+static int taken(PyObject *line) {
+    const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(line);
+    for (Py_ssize_t i = 0, n = PyBytes_GET_SIZE(line); i < n; i++)
+        if (t[i] >= 128 || t[i] == '\n') return 0;
+    return 1;
+}
+
+static PyObject *logfmt_group(PyObject *module, PyObject *lines) {
+    if (!configured()) return NULL;
+    if (!PyList_Check(lines)) {
+        PyErr_SetString(PyExc_TypeError, "logfmt_group(lines: list[bytes])");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *out = PyList_New(n), *unsure = PyList_New(0), *result = NULL;
+    if (out == NULL || unsure == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
+        if (!PyBytes_Check(line) || !taken(line)) {
+            PyObject *position = PyLong_FromSsize_t(i);
+            int failed = position == NULL || PyList_Append(unsure, position) < 0;
+            Py_XDECREF(position);
+            if (failed) goto done;
+            parsed = Py_NewRef(Py_None);
+        } else {
+            PyObject *items = logfmt_items(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line));
+            if (items == NULL) goto done;
+            parsed = items == Py_None ? Py_NewRef(Py_None) : fields_of(items, line);
+            Py_DECREF(items);
+            if (parsed == NULL) goto done;
+        }
+        PyList_SET_ITEM(out, i, parsed);
+    }
+    result = PyTuple_Pack(2, out, unsure);
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(unsure);
+    return result;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"roles", "level_words", "from_any", "from_level", "text", "loads",
                             "decode_error", "unspecified", "max_attributes", NULL};
@@ -386,6 +520,8 @@ static PyMethodDef methods[] = {
     {"to_fields", (PyCFunction)(void (*)(void))to_fields, METH_FASTCALL,
      "fields.to_fields(items, line)."},
     {"json_group", json_group, METH_O, "json_object.parse_group(lines)."},
+    {"logfmt_group", logfmt_group, METH_O,
+     "logfmt.parse_group(lines) for ASCII lines: (fields, positions of lines not taken)."},
     {NULL, NULL, 0, NULL},
 };
 

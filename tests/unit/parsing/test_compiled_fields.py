@@ -5,6 +5,7 @@ any flat object, `json_group` over any line (orjson, flatten, to_fields)."""
 from __future__ import annotations
 
 import json
+import time
 import tracemalloc
 
 import orjson
@@ -13,8 +14,10 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.parsing import fields, json_object
+from pipeline.bench import corpus, realworld
+from pipeline.parsing import fields, json_object, logfmt
 from pipeline.parsing.registry import Parsed
+from tests.support import golden
 
 # Time strings at the edges of timestamps.from_any's ISO pattern and range, written by hand:
 # each is a case the C matcher must answer as the regex does, or leave to Python.
@@ -200,3 +203,83 @@ def test_repeated_batches_leak_no_objects():
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024, f"{grown} bytes more after 5 batches of {len(lines)} lines"
+
+
+# logfmt: the C tokenizer (`logfmt_group`) against logfmt._items and to_fields, line by line.
+
+
+def logfmt_reference(line: bytes) -> Parsed | None:
+    items = logfmt._items(line)
+    return None if items is None else fields.to_fields(items, line)
+
+
+def same_logfmt(lines: list[bytes]) -> int:
+    """The C form's fields of each line it takes are the Python ones; how many it took."""
+    found, unsure = fields.compiled.logfmt_group(lines)
+    for i, (line, parsed) in enumerate(zip(lines, found, strict=True)):
+        if i in unsure:
+            assert parsed is None and not (line.isascii() and b"\n" not in line)
+        else:
+            same(logfmt_reference(line), parsed)
+    assert logfmt.parse_group(lines) == [logfmt_reference(line) for line in lines]
+    return len(lines) - len(unsure)
+
+
+def test_documented_real_world_and_bench_lines_give_the_python_logfmt_fields():
+    records = corpus.build("single", 4000).records("logs.raw", int(time.time() * 1000))
+    lines = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
+        row.line.encode() for rows in realworld.load().values() for row in rows
+    ]
+    lines += [r.value.strip() for r in records]
+    assert same_logfmt(lines) > 0.99 * len(lines)
+    assert sum(logfmt_reference(line) is not None for line in lines) > 300
+
+
+# The pieces where _TOKEN has choices: quotes (closed, open, escaped, around a line break),
+# bare keys, empty values, junk after a value, and every kind of ASCII whitespace.
+LOGFMT_PIECES = [
+    "level=info",
+    "msg=hello",
+    'msg="a b"',
+    'msg="say \\"hi\\" \\\\ \\n\\t\\r\\x"',
+    'msg="open',
+    'msg="\\',
+    "msg=",
+    "a=b=c",
+    'a=b"c"',
+    "debug",
+    "=x",
+    '"q"',
+    "ts=2024-01-02T03:04:05Z",
+    "@t=1",
+    "x.y/z-w=1",
+    "caf\u00e9=1",
+    " ",
+    "\t",
+    "\x0b",
+    "\x0c",
+    "\r",
+    "\n",
+    "\\",
+]
+
+
+@hypothesis_settings(max_examples=3000, deadline=None, database=None, derandomize=True)
+@given(st.lists(st.sampled_from(LOGFMT_PIECES), min_size=1, max_size=8))
+def test_any_arrangement_of_logfmt_pieces_gives_the_python_fields(pieces):
+    line = " ".join(pieces).encode()
+    same_logfmt([line, line.replace(b" ", b"")])
+
+
+def test_logfmt_batches_leak_no_objects():
+    lines = [b'level=info msg="a \\"b\\"" n=1 flag', b"a=1 b", b'x="open', b"plain"] * 500
+    tracemalloc.start()
+    try:
+        fields.compiled.logfmt_group(lines)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            fields.compiled.logfmt_group(lines)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes more after 5 passes over {len(lines)} lines"
