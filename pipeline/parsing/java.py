@@ -40,22 +40,9 @@ def _short_date(line: bytes) -> bool:
     return (line[2:3] == b"/" and line[5:6] == b"/") or (line[6:7] == b" " and line[13:14] == b" ")
 
 
-# What every layout above has right after the ISO time (`_TIME`), as one pattern over bytes: a
-# dated line without it (most are Python's) is not offered to `parse` at all. It may match
-# more than the layouts do (it can give back the time's optional parts); never less.
-_DATED = re.compile(
-    timestamps.ISO_PATTERN.encode()
-    + rb"(?: *"
-    + _LEVEL.encode()
-    + rb" +[\[\d]| ?- "
-    + _LEVEL.encode()
-    + rb" +\[| *\[)",
-    re.ASCII,
-)
-
 # Before python: `time LEVEL [thread] logger - msg` would also pass as a Python layout.
 DETECT = (
-    Claim(DIGITS, rank=20, guard=_DATED.match),
+    Claim(DIGITS, rank=20, guard=timestamps.leads_with_iso_date),
     Claim(DIGITS, rank=55, guard=_short_date),
     # `file.log <ISO time> …`: lines collected with the name of their file in front
     Claim(LETTERS, rank=25, guard=header.file_prefix),

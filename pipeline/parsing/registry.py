@@ -77,8 +77,8 @@ class Format:
 
 
 # What detection runs per first byte, prepared once: the claims in order, consecutive ones
-# with the same guard in one group so that it runs once (python, syslog and windows_cbs all
-# look for `yyyy-`), each as (parse, refused_flag).
+# with the same guard in one group so that it runs once (java, python and syslog all look
+# for `yyyy-`), each as (parse, refused_flag).
 _Group = tuple[Guard | None, tuple[tuple[Parser, str], ...]]
 # For the columnar step, per first byte: each guard (None: always) with the group of the format
 # detection offers a line to first when it passes (see Registry.group_forms).

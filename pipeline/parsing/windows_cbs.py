@@ -15,8 +15,7 @@ _LINE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d), ([A-Za-z]+) +(\S+) +(.*)", re.ASCII | re.DOTALL
 )
 
-# After java (its own guard), python and syslog, which share the `yyyy-` guard (tested once
-# for the three).
+# After java, python and syslog, which share the `yyyy-` guard (tested once for all four).
 DETECT = (Claim(DIGITS, rank=45, guard=timestamps.leads_with_iso_date),)
 
 

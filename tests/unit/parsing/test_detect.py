@@ -5,12 +5,9 @@ like a format."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 
 from pipeline.bench import realworld
-from pipeline.parsing import PARSERS, java, load, parse, registry
+from pipeline.parsing import PARSERS, load, parse, registry
 from tests.support import golden
 
 
@@ -96,39 +93,3 @@ def test_a_guard_admits_every_line_its_format_accepts():
             checked += 1
             assert any(c.guard is None or c.guard(line) for c in claims), (fmt.name, line)
     assert checked > 1000
-
-
-_JAVA_TIMES = [
-    "2024-01-02 03:04:05",
-    "2024-01-02T03:04:05,123",
-    "2024-01-02 03:04:05.123456789Z",
-    "2024-01-02T03:04:05+01:00",
-    "2024-01-02 03:04:05 -0500",
-    "2024-01-02 03:04:05.1234567890",
-]
-# Each of java's layouts after the time, with its spaces, level and fields drawn below.
-_JAVA_LAYOUTS = [
-    "{s}{level}{s2}[{thread}] {logger}:12 - msg",
-    "{s}{level}{s2}[{thread}] {logger}: msg",
-    "{s}- {level}{s2}[{thread}:Cls@12] - msg",
-    "{s}[{thread}]{s2}{level} {logger} - msg",
-    "{s}{level}{s2}1234 --- [app] [{thread}] {logger} : msg",
-    "{s}{level}{s2}1234 --- [{thread}] {logger} : msg",
-]
-
-
-@hypothesis_settings(max_examples=3000, deadline=None, database=None, derandomize=True)
-@given(
-    st.sampled_from(_JAVA_TIMES),
-    st.sampled_from(_JAVA_LAYOUTS),
-    st.sampled_from(["", " ", "  ", "\t", "-", " -", "- "]),
-    st.sampled_from([" ", "  ", "", "\t"]),
-    st.sampled_from(["INFO", "warn", "Error", "FINEST", "x", "WARNING"]),
-    st.sampled_from(["main", "", "pool-1 thread-2", "a]b"]),
-    st.sampled_from(["c.e.Foo", "Foo$1", ""]),
-)
-def test_javas_guard_admits_every_dated_line_java_accepts(
-    time, layout, s, s2, level, thread, logger
-):
-    line = (time + layout.format(s=s, s2=s2, level=level, thread=thread, logger=logger)).encode()
-    assert java.parse(line) is None or java._DATED.match(line), line
