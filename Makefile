@@ -7,8 +7,8 @@ BIN     = $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-# setup.py and the C sources: the C modules (pipeline/*/_*.c) are built by the install.
-$(VENV)/.installed: pyproject.toml setup.py $(wildcard pipeline/*/_*.c)
+# setup.py and the C sources: the C modules (pipeline/*/_*.c, _*.h) are built by the install.
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard pipeline/*/_*.c pipeline/*/_*.h)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: logweir needs Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'

@@ -19,6 +19,8 @@
 #include <Python.h>
 #include <string.h>
 
+#include "_ascii.h"
+
 static PyObject *time_ns_fn;    /* access._time_ns */
 static PyObject *user_agent_fn; /* access.user_agent */
 static PyObject *sev_info, *sev_warn, *sev_error;
@@ -33,10 +35,6 @@ typedef struct {
     Py_ssize_t n;
 } Span; /* a part of the line; s == NULL: the group did not take part */
 
-static int is_re_space(char c) { /* \s under re.ASCII */
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* (\S+) then a space: the token from i; -1 when there is none. */
 static Py_ssize_t token(const char *t, Py_ssize_t n, Py_ssize_t i, Span *out) {
@@ -351,15 +349,6 @@ failed:
     return NULL;
 }
 
-/* What this file takes: ASCII with no line break (before which the regex's `$` also matches). */
-static int taken(PyObject *line) {
-    const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(line);
-    for (Py_ssize_t i = 0, n = PyBytes_GET_SIZE(line); i < n; i++)
-        if (t[i] >= 128 || t[i] == '\n')
-            return 0;
-    return 1;
-}
-
 static PyObject *fields_group(PyObject *module, PyObject *lines) {
     if (max_agent < 0) {
         PyErr_SetString(PyExc_RuntimeError, "pipeline.parsing._access is not configured");
@@ -375,7 +364,7 @@ static PyObject *fields_group(PyObject *module, PyObject *lines) {
         goto failed;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
-        if (!PyBytes_Check(line) || !taken(line)) {
+        if (!one_ascii_line(line)) {
             PyObject *position = PyLong_FromSsize_t(i);
             if (position == NULL || PyList_Append(unsure, position) < 0) {
                 Py_XDECREF(position);

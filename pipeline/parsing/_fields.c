@@ -19,6 +19,8 @@
 #include <Python.h>
 #include <limits.h>
 
+#include "_ascii.h"
+
 #define FIELDS 8 /* time, level, message, service, host, logger, trace, span */
 
 static PyObject *roles;        /* alias key -> (field, rank) */
@@ -54,7 +56,6 @@ static PyObject *text_of(PyObject *value) {
 /* ---- ISO 8601 times: timestamps.LEADING_ISO and from_iso_match, for the strings they match
    as they are (no leading space, ASCII). Anything else goes to timestamps.from_any. ---- */
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int all_digits(const char *s, int n) {
     for (int i = 0; i < n; i++)
         if (!is_digit(s[i])) return 0;
@@ -352,9 +353,6 @@ failed:
    then `=` and a value (quoted with backslash escapes, or bare [^\s"]*) or nothing (a bare
    key); anything else is junk, which makes the line not logfmt. ---- */
 
-static int re_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 static int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 static int start_rest(char c) { /* [\w.@/-] */
     return alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '@' || c == '/' || c == '-';
@@ -390,12 +388,12 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
     if (items == NULL) return NULL;
     Py_ssize_t bare = 0;
     for (i = 0; i < n;) {
-        if (re_space(t[i])) {
+        if (is_re_space(t[i])) {
             i++;
             continue;
         }
         Py_ssize_t k = i;
-        while (k < n && !re_space(t[k]) && t[k] != '=' && t[k] != '"') k++;
+        while (k < n && !is_re_space(t[k]) && t[k] != '=' && t[k] != '"') k++;
         if (k == i) goto refused; /* `=…` or `"…`: junk */
         PyObject *key = PyUnicode_FromStringAndSize(t + i, k - i), *value;
         if (key == NULL) goto failed;
@@ -413,7 +411,7 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
                 value = unescaped(t + v + 1, j - v - 1);
                 i = j + 1;
             } else {
-                for (j = v; j < n && !re_space(t[j]) && t[j] != '"'; j++);
+                for (j = v; j < n && !is_re_space(t[j]) && t[j] != '"'; j++);
                 value = PyUnicode_FromStringAndSize(t + v, j - v);
                 i = j;
             }
@@ -437,14 +435,6 @@ failed:
     return NULL;
 }
 
-/* What logfmt_group takes: ASCII with no line break (`.` in _TOKEN's escapes stops at one). */
-static int taken(PyObject *line) {
-    const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(line);
-    for (Py_ssize_t i = 0, n = PyBytes_GET_SIZE(line); i < n; i++)
-        if (t[i] >= 128 || t[i] == '\n') return 0;
-    return 1;
-}
-
 static PyObject *logfmt_group(PyObject *module, PyObject *lines) {
     if (!configured()) return NULL;
     if (!PyList_Check(lines)) {
@@ -456,7 +446,7 @@ static PyObject *logfmt_group(PyObject *module, PyObject *lines) {
     if (out == NULL || unsure == NULL) goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
-        if (!PyBytes_Check(line) || !taken(line)) {
+        if (!one_ascii_line(line)) {
             PyObject *position = PyLong_FromSsize_t(i);
             int failed = position == NULL || PyList_Append(unsure, position) < 0;
             Py_XDECREF(position);
