@@ -28,12 +28,19 @@ static PyObject *zero;
 enum { SLOTS, LINES, LINE_SLOTS, ORIGINS, KAFKA_MS, KEYS, HEADERS, SUFFIXES, TOPICS, PARTITIONS,
        OFFSETS, EVENTS, OUT_SIZE };
 
-/* The group of `line` by `table`, or -1 with an exception set (a guard raised). */
+/* The group of `line` by `table`, or -1 with an exception set (a guard raised, or the
+   table's entry for the line's first byte is not a tuple of (guard, group) pairs: entries are
+   checked as they are read, a few per line, rather than all 256 on every call). */
 static Py_ssize_t group_of(PyObject *line, PyObject *table, Py_ssize_t fallback) {
     Py_ssize_t size = PyBytes_GET_SIZE(line);
     PyObject *claims = PyTuple_GET_ITEM(table, size ? (unsigned char)PyBytes_AS_STRING(line)[0] : 0);
+    if (!PyTuple_Check(claims))
+        goto bad;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(claims); i++) {
         PyObject *claim = PyTuple_GET_ITEM(claims, i);
+        if (!PyTuple_Check(claim) || PyTuple_GET_SIZE(claim) != 2 ||
+            !PyLong_Check(PyTuple_GET_ITEM(claim, 1)))
+            goto bad;
         PyObject *guard = PyTuple_GET_ITEM(claim, 0);
         if (guard != Py_None) {
             PyObject *result = PyObject_CallOneArg(guard, line);
@@ -49,6 +56,9 @@ static Py_ssize_t group_of(PyObject *line, PyObject *table, Py_ssize_t fallback)
         return PyLong_AsSsize_t(PyTuple_GET_ITEM(claim, 1));
     }
     return fallback;
+bad:
+    PyErr_SetString(PyExc_TypeError, "a group table entry is a tuple of (guard, group) pairs");
+    return -1;
 }
 
 static int check_table(PyObject *table) {
@@ -56,21 +66,7 @@ static int check_table(PyObject *table) {
         PyErr_SetString(PyExc_TypeError, "the group table is a tuple of 256 tuples");
         return -1;
     }
-    for (Py_ssize_t first = 0; first < 256; first++) {
-        PyObject *claims = PyTuple_GET_ITEM(table, first);
-        if (!PyTuple_Check(claims))
-            goto bad;
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(claims); i++) {
-            PyObject *claim = PyTuple_GET_ITEM(claims, i);
-            if (!PyTuple_Check(claim) || PyTuple_GET_SIZE(claim) != 2 ||
-                !PyLong_Check(PyTuple_GET_ITEM(claim, 1)))
-                goto bad;
-        }
-    }
     return 0;
-bad:
-    PyErr_SetString(PyExc_TypeError, "a group table entry is a tuple of (guard, group) pairs");
-    return -1;
 }
 
 static PyObject *group(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {

@@ -354,37 +354,7 @@ static PyObject *fields_group(PyObject *module, PyObject *lines) {
         PyErr_SetString(PyExc_RuntimeError, "pipeline.parsing._access is not configured");
         return NULL;
     }
-    if (!PyList_Check(lines)) {
-        PyErr_SetString(PyExc_TypeError, "fields_group(lines: list[bytes])");
-        return NULL;
-    }
-    Py_ssize_t n = PyList_GET_SIZE(lines);
-    PyObject *out = PyList_New(n), *unsure = PyList_New(0);
-    if (out == NULL || unsure == NULL)
-        goto failed;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
-        if (!one_ascii_line(line)) {
-            PyObject *position = PyLong_FromSsize_t(i);
-            if (position == NULL || PyList_Append(unsure, position) < 0) {
-                Py_XDECREF(position);
-                goto failed;
-            }
-            Py_DECREF(position);
-            parsed = Py_NewRef(Py_None);
-        } else if ((parsed = fields_of(line)) == NULL) {
-            goto failed;
-        }
-        PyList_SET_ITEM(out, i, parsed);
-    }
-    PyObject *result = PyTuple_Pack(2, out, unsure);
-    Py_DECREF(out);
-    Py_DECREF(unsure);
-    return result;
-failed:
-    Py_XDECREF(out);
-    Py_XDECREF(unsure);
-    return NULL;
+    return ascii_group(lines, fields_of, "fields_group");
 }
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {

@@ -1,5 +1,5 @@
 /* What the parsers' C forms (_fields.c, _access.c) share: ASCII character classes as their
-   Python regexes (re.ASCII) read them, and which lines the C forms take. */
+   Python regexes (re.ASCII) read them, which lines the C forms take, and their group loop. */
 #ifndef LOGWEIR_PARSING_ASCII_H
 #define LOGWEIR_PARSING_ASCII_H
 
@@ -20,6 +20,38 @@ static inline int one_ascii_line(PyObject *line) {
     for (Py_ssize_t i = 0, n = PyBytes_GET_SIZE(line); i < n; i++)
         if (t[i] >= 128 || t[i] == '\n') return 0;
     return 1;
+}
+
+/* A C form's group: `parse(line)` (a new Parsed, None, or NULL with an error set) of each
+   line it takes, as (fields, positions of the lines it does not take, whose fields are None
+   and which the Python code parses); `name` names the function in a type error. */
+static PyObject *ascii_group(PyObject *lines, PyObject *(*parse)(PyObject *), const char *name) {
+    if (!PyList_Check(lines)) {
+        PyErr_Format(PyExc_TypeError, "%s(lines: list[bytes])", name);
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *out = PyList_New(n), *unsure = PyList_New(0), *result = NULL;
+    if (out == NULL || unsure == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
+        if (one_ascii_line(line)) {
+            parsed = parse(line);
+            if (parsed == NULL) goto done;
+        } else {
+            PyObject *position = PyLong_FromSsize_t(i);
+            int failed = position == NULL || PyList_Append(unsure, position) < 0;
+            Py_XDECREF(position);
+            if (failed) goto done;
+            parsed = Py_NewRef(Py_None);
+        }
+        PyList_SET_ITEM(out, i, parsed);
+    }
+    result = PyTuple_Pack(2, out, unsure);
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(unsure);
+    return result;
 }
 
 #endif

@@ -435,37 +435,18 @@ failed:
     return NULL;
 }
 
+/* logfmt.parse_group of a line logfmt_group takes: a new Parsed, None, or NULL. */
+static PyObject *logfmt_fields(PyObject *line) {
+    PyObject *items = logfmt_items(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line));
+    if (items == NULL || items == Py_None) return items;
+    PyObject *parsed = fields_of(items, line);
+    Py_DECREF(items);
+    return parsed;
+}
+
 static PyObject *logfmt_group(PyObject *module, PyObject *lines) {
     if (!configured()) return NULL;
-    if (!PyList_Check(lines)) {
-        PyErr_SetString(PyExc_TypeError, "logfmt_group(lines: list[bytes])");
-        return NULL;
-    }
-    Py_ssize_t n = PyList_GET_SIZE(lines);
-    PyObject *out = PyList_New(n), *unsure = PyList_New(0), *result = NULL;
-    if (out == NULL || unsure == NULL) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
-        if (!one_ascii_line(line)) {
-            PyObject *position = PyLong_FromSsize_t(i);
-            int failed = position == NULL || PyList_Append(unsure, position) < 0;
-            Py_XDECREF(position);
-            if (failed) goto done;
-            parsed = Py_NewRef(Py_None);
-        } else {
-            PyObject *items = logfmt_items(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line));
-            if (items == NULL) goto done;
-            parsed = items == Py_None ? Py_NewRef(Py_None) : fields_of(items, line);
-            Py_DECREF(items);
-            if (parsed == NULL) goto done;
-        }
-        PyList_SET_ITEM(out, i, parsed);
-    }
-    result = PyTuple_Pack(2, out, unsure);
-done:
-    Py_XDECREF(out);
-    Py_XDECREF(unsure);
-    return result;
+    return ascii_group(lines, logfmt_fields, "logfmt_group");
 }
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {

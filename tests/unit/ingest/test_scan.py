@@ -136,6 +136,13 @@ def test_a_malformed_table_or_out_is_refused():
         scan(records, 0, config(FORMATS), out(0))
     with pytest.raises(TypeError, match="tuple of lists"):
         scan(records, 0, config(FORMATS), (None,) * 12)
+    # The entry of the line's first byte is checked as it is read.
+    table = list(FORMATS.group_table)
+    table[ord("x")] = ((None,),)
+    with pytest.raises(TypeError, match="pairs"):
+        scan(records, 0, (tuple(table), *config(FORMATS)[1:]), out(len(FORMATS.group_forms)))
+    with pytest.raises(TypeError, match="pairs"):
+        group(b"x", tuple(table), FORMATS.fallback_group)
 
 
 def test_scanning_leaks_no_memory():
