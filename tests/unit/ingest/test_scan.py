@@ -4,8 +4,6 @@ the record path's is tests/unit/ingest/test_columnar_identity.py."""
 
 from __future__ import annotations
 
-import tracemalloc
-
 import pytest
 
 from pipeline import parsing
@@ -14,6 +12,7 @@ from pipeline.ingest._scan import group, scan
 from pipeline.parsing.registry import Claim, Format, Registry
 from tests.support import golden
 from tests.support.identity import TOPIC, Message, consumer_records
+from tests.support.leaks import LEAK_BYTES, traced_growth
 
 FORMATS = parsing.load()
 NO_HEADERS: dict[str, bytes] = {}
@@ -149,13 +148,5 @@ def test_scanning_leaks_no_memory():
     records = consumer_records(Message(line) for line in LINES[:2000])
     records.append(consumer_records([Message(None)])[0])
     groups = len(FORMATS.group_forms)
-    tracemalloc.start()
-    try:
-        scan(records, 0, config(FORMATS), out(groups))
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(5):
-            scan(records, 0, config(FORMATS), out(groups))
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, f"{grown} bytes more after 5 scans of 2,000 records"
+    grown = traced_growth(lambda: scan(records, 0, config(FORMATS), out(groups)))
+    assert grown < LEAK_BYTES, f"{grown} bytes more after 5 scans of 2,000 records"

@@ -5,7 +5,6 @@ fields, value for value, attribute order included, or the same refusal."""
 from __future__ import annotations
 
 import time
-import tracemalloc
 
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -15,6 +14,7 @@ from pipeline.bench import corpus, realworld
 from pipeline.parsing import access
 from pipeline.parsing.registry import Parsed
 from tests.support import golden
+from tests.support.leaks import LEAK_BYTES, traced_growth
 
 DOCUMENTED = [golden.line(case) for case in golden.load("access")] + [
     p.values[1] for p in golden.every_refusal() if p.values[0] == "access"
@@ -125,13 +125,5 @@ def test_lines_it_does_not_take_are_left_to_python():
 
 def test_parsing_leaks_no_memory():
     lines = DOCUMENTED * 20
-    tracemalloc.start()
-    try:
-        access.compiled.fields_group(lines)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(5):
-            access.compiled.fields_group(lines)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, f"{grown} bytes more after 5 passes over {len(lines)} lines"
+    grown = traced_growth(lambda: access.compiled.fields_group(lines))
+    assert grown < LEAK_BYTES, f"{grown} bytes more after 5 passes over {len(lines)} lines"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import tracemalloc
 
 import orjson
 import pytest
@@ -18,6 +17,7 @@ from pipeline.bench import corpus, realworld
 from pipeline.parsing import fields, json_object, logfmt
 from pipeline.parsing.registry import Parsed
 from tests.support import golden
+from tests.support.leaks import LEAK_BYTES, traced_growth
 
 # Time strings at the edges of timestamps.from_any's ISO pattern and range, written by hand:
 # each is a case the C matcher must answer as the regex does, or leave to Python.
@@ -193,16 +193,8 @@ def test_repeated_batches_leak_no_objects():
     ] * 400
     expected = reference_group(lines)
     assert fields.compiled.json_group(lines) == expected
-    tracemalloc.start()
-    try:
-        fields.compiled.json_group(lines)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(5):
-            fields.compiled.json_group(lines)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, f"{grown} bytes more after 5 batches of {len(lines)} lines"
+    grown = traced_growth(lambda: fields.compiled.json_group(lines))
+    assert grown < LEAK_BYTES, f"{grown} bytes more after 5 batches of {len(lines)} lines"
 
 
 # logfmt: the C tokenizer (`logfmt_group`) against logfmt._items and to_fields, line by line.
@@ -273,13 +265,5 @@ def test_any_arrangement_of_logfmt_pieces_gives_the_python_fields(pieces):
 
 def test_logfmt_batches_leak_no_objects():
     lines = [b'level=info msg="a \\"b\\"" n=1 flag', b"a=1 b", b'x="open', b"plain"] * 500
-    tracemalloc.start()
-    try:
-        fields.compiled.logfmt_group(lines)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(5):
-            fields.compiled.logfmt_group(lines)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, f"{grown} bytes more after 5 passes over {len(lines)} lines"
+    grown = traced_growth(lambda: fields.compiled.logfmt_group(lines))
+    assert grown < LEAK_BYTES, f"{grown} bytes more after 5 passes over {len(lines)} lines"

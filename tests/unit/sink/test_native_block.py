@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import tracemalloc
 from collections.abc import Sequence
 
 import pytest
@@ -27,6 +26,7 @@ from pipeline.sink.native import NativeLayout
 from pipeline.sink.tables import DEADLETTER_COLUMNS, LOG_COLUMNS, TableRows
 from pipeline.sink.testing import COLUMN_TYPES, FakeClickHouse, FakePartitions
 from schemas.records import LogRecord, Severity
+from tests.support.leaks import LEAK_BYTES, traced_growth
 
 
 def reference(table: str, names: Sequence[str], columns: Sequence[Sequence[object]]) -> bytes:
@@ -183,15 +183,5 @@ def test_encoding_leaks_no_memory():
     layout = NativeLayout(LOG_COLUMNS, [COLUMN_TYPES[n] for n in LOG_COLUMNS])
     bad = [list(c) for c in columns]
     bad[LOG_COLUMNS.index("LogAttributes")][-1] = {"k": 1}  # refused at the last row
-    tracemalloc.start()
-    try:
-        layout.block(columns, 2000)
-        layout.block(bad, 2000)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(5):
-            layout.block(columns, 2000)
-            layout.block(bad, 2000)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, f"{grown} bytes more after 5 encodings of 2,000 rows"
+    grown = traced_growth(lambda: (layout.block(columns, 2000), layout.block(bad, 2000)))
+    assert grown < LEAK_BYTES, f"{grown} bytes more after 5 encodings of 2,000 rows"
