@@ -30,8 +30,14 @@ blocks in that range, all of one day. The follower keeps:
   shown is at or below its mark and an unshown one above it. (Across days that order does not
   hold: see below; hence a mark per day.)
 - `floor`: per (topic, partition, incarnation), the highest offset stored when the tail started
-  (`ingest_progress`, read before the parts are listed); rows at or below it are history, shown
-  only by `since`, never live.
+  (`ingest_progress`); rows at or below it are history, shown only by `since`, never live. B and
+  P start at the last block that had settled before the floor was read: a part last written
+  over a minute before (SETTLE_SECONDS), by an insert long finished. A later block may hold rows
+  of an insert still running when the floor was read: ClickHouse makes a table's part and its
+  materialized views' parts visible one after the other, in either order, so those rows can be
+  in otel_logs and not yet in the floor. The first poll reads every block above B and shows
+  only rows above the floor, so those rows are shown live, and the history rows beside them
+  are not shown twice.
 
 A poll lists the parts, reads the rows matching the filters that are new by the rules above,
 ordered by (partition, coordinate) with a LIMIT; then the marks move to the last row shown, P to

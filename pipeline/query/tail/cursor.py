@@ -30,8 +30,13 @@ _PARTS = """SELECT min_block_number, max_block_number, rows FROM system.parts
 WHERE database = currentDatabase() AND table = 'otel_logs' AND active
   AND max_block_number > {read_through:UInt64}
 ORDER BY max_block_number"""
-_LAST_BLOCK = """SELECT max(max_block_number) FROM system.parts
-WHERE database = currentDatabase() AND table = 'otel_logs' AND active"""
+# An insert's part becomes visible before its ingest_progress row, or after: ClickHouse does
+# not make a table and its materialized views visible at once. A part older than this was
+# written by an insert long finished, so its rows are in the floor read after it.
+SETTLE_SECONDS = 60
+_SETTLED_BLOCK = """SELECT max(max_block_number) FROM system.parts
+WHERE database = currentDatabase() AND table = 'otel_logs' AND active
+  AND modification_time < now() - {settle_seconds:UInt32}"""
 _FLOOR = """SELECT KafkaTopic, KafkaPartition, KafkaIncarnation, max(MaxOffset) FROM ingest_progress
 WHERE TargetTable = 'otel_logs' GROUP BY KafkaTopic, KafkaPartition, KafkaIncarnation"""
 _REGEX_CHECK = "SELECT match('', {regex:String})"
@@ -174,12 +179,14 @@ class Follower:
                     f"({found.group(1) if found else first_line(exc, 200)}): see RE2's syntax, "
                     "https://github.com/google/re2/wiki/Syntax"
                 ) from None
-        # The floor before the parts: a row counted in the floor is in a part listed after.
+        # The settled blocks before the floor: their rows are all in it, so they are history.
+        # Later blocks are read by the first poll, which shows only their rows above the floor:
+        # what an insert still running now adds, whichever of its parts is visible first.
+        settled = self._query(_SETTLED_BLOCK, {"settle_seconds": SETTLE_SECONDS})[0][0]
         floor = {
             (str(t), int(p), int(i)): (int(o), _LAST_INDEX) for t, p, i, o in self._query(_FLOOR)
         }
-        last_block = int(self._query(_LAST_BLOCK)[0][0] or 0)
-        self.cursor = Cursor(last_block, last_block, floor)
+        self.cursor = Cursor(int(settled or 0), int(settled or 0), floor)
         self._history_until = now or datetime.now(UTC)
 
     def history(self) -> list[Row] | None:

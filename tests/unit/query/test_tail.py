@@ -166,6 +166,7 @@ class Part:
     min_block: int
     max_block: int
     rows: list[FakeRow]
+    settled: bool = False  # last written over SETTLE_SECONDS ago
 
     @property
     def day(self) -> str:
@@ -179,13 +180,30 @@ class FakeTable:
     parts: list[Part] = field(default_factory=list)
     block: int = 0
     down: bool = False
+    progress: dict[tuple[str, int, int], int] = field(default_factory=dict)  # ingest_progress
+    in_flight: list[FakeRow] = field(default_factory=list)  # in parts, not yet in progress
 
-    def insert(self, *rows: FakeRow) -> None:
+    def insert(self, *rows: FakeRow, finished: bool = True) -> None:
         """One part (one block) holding `rows` of one day: what an insert makes per day
-        partition, each made visible on its own."""
+        partition, each made visible on its own. Not `finished`: the insert is still running,
+        its rows visible in the part and not yet in ingest_progress (`finish`)."""
         assert len({r.day for r in rows}) == 1
         self.block += 1
         self.parts.append(Part(self.block, self.block, list(rows)))
+        self.in_flight += rows
+        if finished:
+            self.finish()
+
+    def finish(self) -> None:
+        """The inserts still running end: ingest_progress holds their rows."""
+        for r in self.in_flight:
+            self.progress[r.key] = max(self.progress.get(r.key, 0), r.coordinate[0])
+        self.in_flight = []
+
+    def settle(self) -> None:
+        """Time passes: every part now was last written over SETTLE_SECONDS ago."""
+        for part in self.parts:
+            part.settled = True
 
     def merge(self, last: int | None = None) -> None:
         """As ClickHouse's background merges: within each day partition, the `last` parts (all
@@ -210,13 +228,11 @@ class FakeTable:
                 )
             return _Result([(0,)])
         if sql == cursor._FLOOR:
-            floor: dict[tuple[str, int, int], int] = {}
-            for part in self.parts:
-                for r in part.rows:
-                    floor[r.key] = max(floor.get(r.key, 0), r.coordinate[0])
-            return _Result([(*k, o) for k, o in floor.items()])
-        if sql == cursor._LAST_BLOCK:
-            return _Result([(max((p.max_block for p in self.parts), default=0),)])
+            return _Result([(*k, o) for k, o in self.progress.items()])
+        if sql == cursor._SETTLED_BLOCK:
+            assert parameters == {"settle_seconds": cursor.SETTLE_SECONDS}
+            settled = [p.max_block for p in self.parts if p.settled]
+            return _Result([(max(settled, default=0),)])
         if sql == cursor._PARTS:
             after = parameters["read_through"]
             return _Result(
@@ -302,6 +318,26 @@ def test_rows_stored_before_the_start_are_not_shown_live():
     table.merge()  # the new part joins the old one before the poll
     assert shown(follower) == ["p0-3", "p0-4"]
     assert shown(follower) == []
+
+
+def test_an_insert_still_running_at_the_start_is_shown_live_once():
+    """Its part is visible before its ingest_progress row: above the floor, so not history,
+    and in a block that had not settled, so the first poll reads it."""
+    table = FakeTable()
+    table.insert(*rows(0, range(3)))
+    table.settle()
+    table.insert(*rows(0, range(3, 5)))
+    table.insert(*rows(0, range(5, 7)), finished=False)
+    follower = started(table, since=T0 - timedelta(minutes=1))
+    table.finish()
+    history: list[str] = []
+    while (batch := follower.history()) is not None:
+        history += [r.body for r in batch]
+    assert history == ["p0-0", "p0-1", "p0-2", "p0-3", "p0-4"]
+    assert shown(follower) == ["p0-5", "p0-6"]
+    table.insert(*rows(0, range(7, 8)))
+    table.merge()
+    assert shown(follower) == ["p0-7"]
 
 
 def test_a_late_insert_with_an_old_event_time_is_shown():
