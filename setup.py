@@ -11,7 +11,13 @@ setup(
         Extension(
             "pipeline.parsing._fields",
             ["pipeline/parsing/_fields.c"],
-            depends=["pipeline/parsing/_ascii.h"],
+            depends=["pipeline/parsing/_ascii.h", "pipeline/parsing/_iso.h"],
+        ),
+        # Python logging's dash layout (pipeline/parsing/pylogging.py).
+        Extension(
+            "pipeline.parsing._pylogging",
+            ["pipeline/parsing/_pylogging.c"],
+            depends=["pipeline/parsing/_ascii.h", "pipeline/parsing/_iso.h"],
         ),
         # Access log lines (pipeline/parsing/access.py).
         Extension(

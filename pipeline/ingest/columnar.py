@@ -178,6 +178,8 @@ class ColumnarStep:
             for slot, line, parsed, origin in zip(
                 line_slots, lines, parsed_lines, origins, strict=True
             ):
+                if parsed is None and fmt is not None:
+                    parsed = self._detect(line)  # refused by the group form: as detection's
                 if isinstance(parsed, LogRecord):
                     slots[slot] = _record_fields(parsed)
                 elif parsed is not None:

@@ -20,6 +20,7 @@
 #include <limits.h>
 
 #include "_ascii.h"
+#include "_iso.h"
 
 #define FIELDS 8 /* time, level, message, service, host, logger, trace, span */
 
@@ -53,95 +54,14 @@ static PyObject *text_of(PyObject *value) {
     return PyObject_CallOneArg(text_fn, value);
 }
 
-/* ---- ISO 8601 times: timestamps.LEADING_ISO and from_iso_match, for the strings they match
-   as they are (no leading space, ASCII). Anything else goes to timestamps.from_any. ---- */
-
-static int all_digits(const char *s, int n) {
-    for (int i = 0; i < n; i++)
-        if (!is_digit(s[i])) return 0;
-    return 1;
-}
-static int number(const char *s, int n) {
-    int v = 0;
-    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
-    return v;
-}
-static int is_space(char c) { /* \s under re.ASCII */
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-static long long floor_div(long long a, long long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-static const int days_in_month[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-/* timestamps.civil_seconds; 0 with *ok = 0 when the date does not exist. */
-static long long civil_seconds(int year, int month, int day, int hour, int minute, int second,
-                               int *ok) {
-    *ok = 0;
-    if (!(month >= 1 && month <= 12 && day >= 1 && day <= days_in_month[month])) return 0;
-    if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
-        return 0;
-    if (hour > 23 || minute > 59 || second > 60) return 0;
-    long long y = month <= 2 ? year - 1 : year;
-    long long era = floor_div(y, 400);
-    long long yoe = y - era * 400;
-    long long doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-    long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-    *ok = 1;
-    return days * 86400 + hour * 3600 + minute * 60 + second;
-}
-
-/* 1: an ISO time, *ns its nanoseconds (0: a time that does not exist or is out of range, which
-   from_any answers None for); -1: not one this handles, ask timestamps.from_any. */
+/* 1: an ISO time (timestamps.LEADING_ISO as the string is: no leading space, ASCII), *ns its
+   nanoseconds (0: a time that does not exist or is out of range, which from_any answers None
+   for); -1: not one this handles, ask timestamps.from_any. */
 static int iso_ns(PyObject *value, long long *ns) {
     if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) return -1;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    Py_ssize_t end;
     const char *s = (const char *)PyUnicode_DATA(value);
-    if (n < 19 || !all_digits(s, 4) || s[4] != '-' || !all_digits(s + 5, 2) || s[7] != '-' ||
-        !all_digits(s + 8, 2) || !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') ||
-        !all_digits(s + 11, 2) || s[13] != ':' || !all_digits(s + 14, 2) || s[16] != ':' ||
-        !all_digits(s + 17, 2))
-        return -1;
-    Py_ssize_t i = 19;
-    long long fraction = 0;
-    if (i + 1 < n && (s[i] == '.' || s[i] == ',') && is_digit(s[i + 1])) {
-        int count = 0;
-        for (i++; i < n && is_digit(s[i]) && count < 9; i++, count++) fraction = fraction * 10 + (s[i] - '0');
-        for (; count < 9; count++) fraction *= 10;
-    }
-    if (i < n && is_space(s[i])) i++; /* `\s?`: a zone may follow; a space alone changes nothing */
-    long long offset = 0;
-    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-        offset = 0;
-    } else if (i < n && (s[i] == '+' || s[i] == '-') && i + 2 < n && all_digits(s + i + 1, 2)) {
-        /* [+-]\d{2}:?\d{2}; without its minutes the zone is not matched and the time is UTC */
-        const char *z = s + i;
-        Py_ssize_t left = n - i;
-        int hours = number(z + 1, 2), minutes;
-        if (left >= 6 && z[3] == ':' && all_digits(z + 4, 2))
-            minutes = number(z + 4, 2);
-        else if (left >= 5 && all_digits(z + 3, 2))
-            minutes = number(z + 3, 2);
-        else
-            minutes = -1;
-        if (minutes >= 0) {
-            if (hours > 23 || minutes > 59) {
-                *ns = 0;
-                return 1;
-            }
-            offset = hours * 3600 + minutes * 60;
-            if (z[0] == '-') offset = -offset;
-        }
-    }
-    int ok;
-    long long seconds = civil_seconds(number(s, 4), number(s + 5, 2), number(s + 8, 2),
-                                      number(s + 11, 2), number(s + 14, 2), number(s + 17, 2), &ok);
-    if (!ok) {
-        *ns = 0;
-        return 1;
-    }
-    __int128 total = (__int128)(seconds - offset) * 1000000000 + fraction;
-    *ns = (total > 0 && total <= (__int128)LLONG_MAX) ? (long long)total : 0;
-    return 1;
+    return iso_at(s, PyUnicode_GET_LENGTH(value), &end, ns) < 0 ? -1 : 1;
 }
 
 /* `timestamps.from_any(time) or 0`, as a new reference. */

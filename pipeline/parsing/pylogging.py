@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pipeline.parsing import header, stacktrace, timestamps
-from pipeline.parsing.registry import DIGITS, LETTERS, Claim
+from pipeline.parsing import _pylogging as compiled
+from pipeline.parsing import header, severity, stacktrace, timestamps
+from pipeline.parsing.registry import DIGITS, LETTERS, Claim, Parsed
 from schemas.records import LogRecord
 
 _FLAGS = re.ASCII | re.DOTALL
@@ -49,9 +50,18 @@ def _basic_prefix(line: bytes) -> bool:
     return line.startswith(_BASIC_PREFIXES)  # `LEVEL:`, no time
 
 
+# The time, then a dash: `_dated` takes its `_DASH` branch, and when `_DASH` matches, java's
+# layouts cannot (each needs a level word or `[` where `_DASH` has its `- `, or `- LEVEL +[`
+# where it has `- name - ` or `- LEVEL - `). So these lines may come to python before java.
+# Atomic, so that the time ends where `_TIME.match` ends it. A bytes pattern: no Python frame.
+_DASH_AFTER_TIME = re.compile(
+    rb"(?>" + timestamps.ISO_PATTERN.encode() + rb")(?:-(?!\|)| -)", re.ASCII
+)
+
 # Dated lines after java (see there) and before syslog, which would read `time LEVEL name: msg`
-# as `time host tag: msg`.
+# as `time host tag: msg`; dated lines with a dash after the time before java (see above).
 DETECT = (
+    Claim(DIGITS, rank=15, guard=_DASH_AFTER_TIME.match),
     Claim(b"[", rank=30, guard=_bracketed_time),
     Claim(DIGITS, rank=30, guard=timestamps.leads_with_iso_date),
     Claim(bytes({prefix[0] for prefix in _BASIC_PREFIXES}), rank=30, guard=_basic_prefix),
@@ -72,6 +82,12 @@ def parse(line: bytes) -> LogRecord | None:
         record.attributes["log.file.name"] = text[: start - 1]
         return record
     return _basic(text)
+
+
+def parse_group(lines: list[bytes]) -> list[Parsed | None]:
+    """`parse` of each line of the dash layout, as fields (see registry.Parsed), in C
+    (_pylogging.c); None for the others, which `parse` reads."""
+    return compiled.dash_group(lines)[0]
 
 
 def _basic(text: str) -> LogRecord | None:
@@ -172,3 +188,6 @@ def _record(ns: int, level: str, name: str, message: str) -> LogRecord:
     record = header.record(NAME, ns, level, message, name)
     stacktrace.attach(record, message)
     return record
+
+
+compiled.configure({word: severity.from_level(word) for word in LEVELS})

@@ -1,0 +1,6 @@
+# The C module pipeline/parsing/_pylogging.c (see pylogging.py, where it is configured).
+from pipeline.parsing.registry import Parsed
+from schemas.records import Severity
+
+def configure(levels: dict[str, Severity]) -> None: ...
+def dash_group(lines: list[bytes]) -> tuple[list[Parsed | None], list[int]]: ...
