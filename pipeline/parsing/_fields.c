@@ -34,7 +34,7 @@ static PyObject *decode_error; /* orjson.JSONDecodeError */
 static PyObject *unspecified;  /* Severity.UNSPECIFIED */
 static Py_ssize_t max_attributes = -1;
 
-static PyObject *empty, *dot, *true_text, *false_text, *time_unparsed, *attributes_capped;
+static PyObject *empty, *true_text, *false_text, *time_unparsed, *attributes_capped;
 
 static int configured(void) {
     if (max_attributes < 0) {
@@ -170,6 +170,50 @@ done:
     return result;
 }
 
+/* Dotted names made before, `parent` -> {key -> "parent.key"}: the rows of a batch share one
+   string per name, hashed once (for the alias roles, the attributes and the insert's
+   dictionary of keys), instead of two new strings per nested key and row. Emptied when it
+   holds DOTTED_NAMES names (objects keyed by ids would add names without end), which is
+   cheaper per row than keeping the most used. */
+#define DOTTED_NAMES 4096
+static PyObject *dotted;
+static Py_ssize_t dotted_count;
+
+static PyObject *dotted_name(PyObject *parent, PyObject *key) {
+    int cacheable = PyUnicode_CheckExact(parent) && PyUnicode_CheckExact(key);
+    PyObject *children = cacheable ? PyDict_GetItemWithError(dotted, parent) : NULL;
+    if (children != NULL) {
+        PyObject *found = PyDict_GetItemWithError(children, key);
+        if (found != NULL) return Py_NewRef(found);
+    }
+    if (PyErr_Occurred()) return NULL;
+    PyObject *name = PyUnicode_FromFormat("%S.%S", parent, key); /* f"{prefix}{key}" */
+    if (name == NULL || !cacheable) return name;
+    if (dotted_count >= DOTTED_NAMES) {
+        PyDict_Clear(dotted);
+        dotted_count = 0;
+        children = NULL;
+    }
+    if (children == NULL) {
+        children = PyDict_New();
+        int failed = children == NULL || PyDict_SetItem(dotted, parent, children) < 0;
+        Py_XDECREF(children); /* `dotted` holds it */
+        if (failed) goto failed;
+    }
+    if (PyDict_SetItem(children, key, name) < 0) goto failed;
+    dotted_count++;
+    return name;
+failed:
+    Py_DECREF(name);
+    return NULL;
+}
+
+/* A nested object waiting to be flattened: its dotted name (owned) and the object (borrowed
+   from the line's object, alive meanwhile). */
+typedef struct {
+    PyObject *name, *object;
+} Nested;
+
 /* json_object.flatten: nested objects become dotted keys; a flat object is returned as is. */
 static PyObject *flatten(PyObject *obj) {
     Py_ssize_t pos = 0;
@@ -181,48 +225,51 @@ static PyObject *flatten(PyObject *obj) {
             break;
         }
     if (!nested) return Py_NewRef(obj);
-    PyObject *out = PyDict_New(), *stack = PyList_New(0);
-    if (out == NULL || stack == NULL) goto failed;
+    PyObject *out = PyDict_New();
     /* Top-level keys are copied without formatting; nested objects wait on a stack, the
        last pushed first (the Python function's order, which the attributes keep). */
-    PyObject *prefix = Py_None, *current = obj;
-    Py_INCREF(prefix);
-    Py_INCREF(current);
+    Nested *stack = NULL;
+    Py_ssize_t depth = 0, capacity = 0;
+    PyObject *name = NULL, *current = obj;
+    if (out == NULL) return NULL;
     for (;;) {
         pos = 0;
         while (PyDict_Next(current, &pos, &key, &value)) {
-            PyObject *name = prefix == Py_None ? Py_NewRef(key) : PyUnicode_Concat(prefix, key);
-            if (name == NULL) goto failed_in_loop;
-            int failed;
+            PyObject *child = name == NULL ? Py_NewRef(key) : dotted_name(name, key);
+            if (child == NULL) goto failed;
             if (PyDict_CheckExact(value) && PyDict_GET_SIZE(value)) {
-                PyObject *next = PyUnicode_Concat(name, dot), *entry = NULL;
-                if (next != NULL) entry = PyTuple_Pack(2, next, value);
-                Py_XDECREF(next);
-                failed = entry == NULL || PyList_Append(stack, entry) < 0;
-                Py_XDECREF(entry);
-            } else {
-                failed = PyDict_SetItem(out, name, value) < 0;
+                if (depth == capacity) {
+                    Py_ssize_t more = capacity ? capacity * 2 : 8;
+                    Nested *grown = PyMem_Realloc(stack, (size_t)more * sizeof(Nested));
+                    if (grown == NULL) {
+                        Py_DECREF(child);
+                        PyErr_NoMemory();
+                        goto failed;
+                    }
+                    stack = grown;
+                    capacity = more;
+                }
+                stack[depth++] = (Nested){child, value};
+                continue;
             }
-            Py_DECREF(name);
-            if (failed) goto failed_in_loop;
+            int failed = PyDict_SetItem(out, child, value) < 0;
+            Py_DECREF(child);
+            if (failed) goto failed;
         }
-        Py_DECREF(prefix);
-        Py_DECREF(current);
-        Py_ssize_t left = PyList_GET_SIZE(stack);
-        if (left == 0) break;
-        PyObject *entry = PyList_GET_ITEM(stack, left - 1);
-        prefix = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
-        current = Py_NewRef(PyTuple_GET_ITEM(entry, 1));
-        if (PyList_SetSlice(stack, left - 1, left, NULL) < 0) goto failed_in_loop;
+        Py_XDECREF(name);
+        name = NULL;
+        if (depth == 0) break;
+        depth--;
+        name = stack[depth].name;
+        current = stack[depth].object;
     }
-    Py_DECREF(stack);
+    PyMem_Free(stack);
     return out;
-failed_in_loop:
-    Py_DECREF(prefix);
-    Py_DECREF(current);
 failed:
-    Py_XDECREF(out);
-    Py_XDECREF(stack);
+    Py_XDECREF(name);
+    while (depth > 0) Py_DECREF(stack[--depth].name);
+    PyMem_Free(stack);
+    Py_DECREF(out);
     return NULL;
 }
 
@@ -419,13 +466,14 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_fields", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__fields(void) {
+    dotted = PyDict_New();
+    if (dotted == NULL) return NULL;
     empty = PyUnicode_InternFromString("");
-    dot = PyUnicode_InternFromString(".");
     true_text = PyUnicode_InternFromString("true");
     false_text = PyUnicode_InternFromString("false");
     time_unparsed = PyUnicode_InternFromString("time_unparsed");
     attributes_capped = PyUnicode_InternFromString("attributes_capped");
-    if (!empty || !dot || !true_text || !false_text || !time_unparsed || !attributes_capped)
+    if (!empty || !true_text || !false_text || !time_unparsed || !attributes_capped)
         return NULL;
     return PyModule_Create(&module_def);
 }

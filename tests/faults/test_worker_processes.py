@@ -67,6 +67,11 @@ def _ok_with_both(port: int, restarted: bool = False) -> bool:
     )
 
 
+def _stored_by_process(port: int) -> dict[str, float]:
+    metrics = _metrics(port)
+    return {p: v for (name, p), v in metrics.items() if name == "logweir_stored_events_total"}
+
+
 def _stored_once(client: Any, tag: str, count: int, supervisor: Child) -> None:
     wait_for(lambda: census(client, tag).ids >= count, 180, f"{count} {tag} events", supervisor)
     found = census(client, tag)
@@ -115,11 +120,18 @@ def test_two_processes_from_one_command(pipeline_settings: Settings, tmp_path):
         _stored_once(client, "procs", 2000, supervisor)
 
         wait_for(lambda: _ok_with_both(port), 120, "/health ok with two children", supervisor)
-        metrics = _metrics(port)
-        stored = {p: v for (name, p), v in metrics.items() if name == "logweir_stored_events_total"}
+        # A process counts a batch once its insert has returned to it, a moment after the rows
+        # are visible (a loaded host made that moment long enough for a scrape to see 0).
+        wait_for(
+            lambda: sum(_stored_by_process(port).values()) >= 2000,
+            60,
+            "the processes to count the events they stored",
+            supervisor,
+        )
+        stored = _stored_by_process(port)
         assert set(stored) == {"1", "2"}
         assert sum(stored.values()) == 2000
-        assert metrics[("logweir_worker_restarts_total", "2")] == 0
+        assert _metrics(port)[("logweir_worker_restarts_total", "2")] == 0
 
         # One leader: a burst that trips the rule is recorded firing once, not once per process.
         asyncio.run(send_each(settings, lines("burst-a", 60)))

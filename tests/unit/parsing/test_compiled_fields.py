@@ -180,6 +180,18 @@ def test_nested_objects_flatten_in_the_python_order():
     assert list(compiled[9]) == ["g", "a.d", "msg.text", "e.f", "a.b.c"]
 
 
+def test_nested_names_are_kept_and_shared_and_right_past_what_is_kept():
+    """Rows share the dotted names the C flatten keeps; the names kept are emptied when there
+    are a few thousand, and a name is the same text either way."""
+    pair = fields.compiled.json_group([b'{"http":{"status":200}}'] * 2)
+    first, second = (next(iter(p[9])) for p in pair)
+    assert first == "http.status" and first is second
+    lines = [orjson.dumps({"ctx": {f"k{n}": n}, "http": {"status": 200}}) for n in range(9000)]
+    compiled = fields.compiled.json_group(lines)
+    assert compiled == reference_group(lines)
+    assert [list(c[9]) for c in compiled] == [["http.status", f"ctx.k{n}"] for n in range(9000)]
+
+
 def test_repeated_batches_leak_no_objects():
     """Every object the C code makes is released: a leaked dict, string or tuple per line
     would grow the traced memory by megabytes over these batches."""
