@@ -24,16 +24,20 @@ static int name_char(char c) {
            c == '.' || c == '<' || c == '>' || c == '-';
 }
 
-/* `_LEVEL - ` at t: the level word's length (its alternatives in _LEVEL's order), or 0. */
-static Py_ssize_t level_then_dash(const char *t, Py_ssize_t n) {
-    static const char *const words[] = {"DEBUG", "INFO",   "WARNING", "WARN",  "ERROR",
-                                        "CRITICAL", "FATAL", "NOTSET", "TRACE", "SUCCESS"};
-    for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
-        Py_ssize_t k = (Py_ssize_t)strlen(words[w]);
-        if (k + 3 <= n && memcmp(t, words[w], (size_t)k) == 0 && memcmp(t + k, " - ", 3) == 0)
-            return k;
-    }
-    return 0;
+/* `_LEVEL - ` at t: the level word (new), its severity borrowed in *severity; None when t does
+   not start with one; NULL with an error set. The words are pylogging.LEVELS (`levels`, from
+   configure), none with a space in it: the word is what comes before the first space. */
+static PyObject *level_then_dash(const char *t, Py_ssize_t n, PyObject **severity) {
+    const char *space = memchr(t, ' ', (size_t)n);
+    Py_ssize_t k = space == NULL ? n : space - t;
+    if (k == 0 || k + 3 > n || memcmp(t + k, " - ", 3) != 0) Py_RETURN_NONE;
+    PyObject *word = PyUnicode_DecodeASCII(t, k, NULL);
+    if (word == NULL) return NULL;
+    *severity = PyDict_GetItemWithError(levels, word);
+    if (*severity != NULL) return word;
+    Py_DECREF(word);
+    if (PyErr_Occurred()) return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *ascii_text(const char *s, Py_ssize_t n) {
@@ -58,29 +62,26 @@ static PyObject *fields_of(PyObject *line) {
     if (!(i + 1 < n && t[i] == '-' && t[i + 1] == ' ')) Py_RETURN_NONE;
     i += 2;
     /* The name holds no space, so the lazy name ends where its characters do, at ` - `. */
-    Py_ssize_t k = i, name_start = i, name_end = i, level;
+    Py_ssize_t k = i, name_end = i;
+    PyObject *severity = NULL, *word = NULL, *name = NULL, *body = NULL, *time = NULL;
+    PyObject *attributes = NULL, *flags = NULL, *parsed = NULL;
     while (k < n && name_char(t[k])) k++;
-    if (k > i && k + 3 <= n && memcmp(t + k, " - ", 3) == 0 &&
-        (level = level_then_dash(t + k + 3, n - k - 3)) > 0) {
-        name_end = k;
-        i = k + 3;
-    } else if ((level = level_then_dash(t + i, n - i)) == 0) {
-        Py_RETURN_NONE;
+    if (k > i && k + 3 <= n && memcmp(t + k, " - ", 3) == 0) {
+        word = level_then_dash(t + k + 3, n - k - 3, &severity);
+        if (word == NULL) return NULL;
+        if (word == Py_None)
+            Py_CLEAR(word); /* no level after the name: the regex tries without one */
+        else
+            name_end = k;
     }
-    PyObject *word = PyUnicode_DecodeASCII(t + i, level, NULL), *severity = NULL;
-    PyObject *name = NULL, *body = NULL, *time = NULL, *attributes = NULL, *flags = NULL;
-    PyObject *parsed = NULL;
-    if (word == NULL) return NULL;
-    severity = PyDict_GetItemWithError(levels, word);
-    if (severity == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_RuntimeError, "level %R is not configured", word);
-        goto done;
+    if (word == NULL) {
+        word = level_then_dash(t + i, n - i, &severity);
+        if (word == NULL || word == Py_None) return word;
     }
     Py_INCREF(severity);
-    i += level + 3;
-    name = ascii_text(t + name_start, name_end - name_start);
-    body = ascii_text(t + i, n - i);
+    Py_ssize_t body_start = (name_end > i ? name_end + 3 : i) + PyUnicode_GET_LENGTH(word) + 3;
+    name = ascii_text(t + i, name_end - i);
+    body = ascii_text(t + body_start, n - body_start);
     time = PyLong_FromLongLong(ns);
     attributes = PyDict_New();
     flags = PyList_New(0);
@@ -89,8 +90,7 @@ static PyObject *fields_of(PyObject *line) {
            flags) */
         parsed = PyTuple_Pack(11, time, severity, word, empty, empty, name, empty, empty, body,
                               attributes, flags);
-done:
-    Py_XDECREF(word);
+    Py_DECREF(word);
     Py_XDECREF(severity);
     Py_XDECREF(name);
     Py_XDECREF(body);
