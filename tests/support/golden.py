@@ -1,5 +1,6 @@
 """Golden cases of the parsers: tests/fixtures/parsing/<format>.toml, one [[case]] per line
-and the fields its record must have, and `refused`, lines the format's parser must refuse."""
+and the fields its record must have, and `refused`, lines the format's parser must refuse;
+and the real-world lines the parsers are checked on beside them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.bench import realworld
 from schemas.records import LogRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parsing"
@@ -54,6 +56,16 @@ def every_refusal() -> list[Any]:
 
 def line(case: dict[str, Any]) -> bytes:
     return case["line"].encode()
+
+
+def every_line() -> list[bytes]:
+    """The line of every golden case of every format."""
+    return [line(case) for fmt in formats() for case in load(fmt)]
+
+
+def real_world_lines() -> list[bytes]:
+    """Others' logs, labelled (pipeline/bench/realworld.py): every line."""
+    return [row.line.encode() for rows in realworld.load().values() for row in rows]
 
 
 def check(record: LogRecord | None, case: dict[str, Any], fmt: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from pipeline import parsing
-from pipeline.bench import realworld
 from pipeline.ingest._scan import group, scan
 from pipeline.parsing.registry import Claim, Format, Registry
 from tests.support import golden
@@ -18,9 +17,7 @@ FORMATS = parsing.load()
 NO_HEADERS: dict[str, bytes] = {}
 # The formats' documented lines (tests/fixtures/parsing) and real-world ones (others' logs,
 # labelled: pipeline/bench/realworld.py).
-LINES = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
-    row.line.encode() for rows in realworld.load().values() for row in rows
-]
+LINES = golden.every_line() + golden.real_world_lines()
 
 
 def first_offered(registry: Registry, line: bytes) -> str | None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.bench import corpus, realworld
+from pipeline.bench import corpus
 from pipeline.parsing import access
 from pipeline.parsing.registry import Parsed
 from tests.support import golden
@@ -19,7 +19,7 @@ from tests.support.leaks import LEAK_BYTES, traced_growth
 DOCUMENTED = [golden.line(case) for case in golden.load("access")] + [
     p.values[1] for p in golden.every_refusal() if p.values[0] == "access"
 ]
-REALWORLD = [row.line.encode() for rows in realworld.load().values() for row in rows]
+REALWORLD = golden.real_world_lines()
 
 # The parts of a line where access._LINE has choices: the optional quoted fields, the request
 # time (digits, a fraction, too many of either) and anything after, in any arrangement.

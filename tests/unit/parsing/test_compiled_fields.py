@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.bench import corpus, realworld
+from pipeline.bench import corpus
 from pipeline.parsing import fields, json_object, logfmt
 from pipeline.parsing.registry import Parsed
 from tests.support import golden
@@ -231,9 +231,7 @@ def same_logfmt(lines: list[bytes]) -> int:
 
 def test_documented_real_world_and_bench_lines_give_the_python_logfmt_fields():
     records = corpus.build("single", 4000).records("logs.raw", int(time.time() * 1000))
-    lines = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
-        row.line.encode() for rows in realworld.load().values() for row in rows
-    ]
+    lines = golden.every_line() + golden.real_world_lines()
     lines += [r.value.strip() for r in records]
     assert same_logfmt(lines) > 0.99 * len(lines)
     assert sum(logfmt_reference(line) is not None for line in lines) > 300

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pipeline import parsing
-from pipeline.bench import corpus, realworld
+from pipeline.bench import corpus
 from pipeline.ingest.columnar import _record_fields
 from pipeline.parsing import pylogging
 from pipeline.parsing.registry import Format, Registry
@@ -20,10 +20,8 @@ from pipeline.plugins import import_all
 from tests.support import golden
 from tests.support.leaks import LEAK_BYTES, traced_growth
 
-DOCUMENTED = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
-    p.values[1] for p in golden.every_refusal()
-]
-REALWORLD = [row.line.encode() for rows in realworld.load().values() for row in rows]
+DOCUMENTED = golden.every_line() + [p.values[1] for p in golden.every_refusal()]
+REALWORLD = golden.real_world_lines()
 
 # The parts of a dated line where the layouts differ: the time (each optional part of
 # ISO_PATTERN, right and wrong), what follows it, the name, the level, the separators.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.bench import realworld
 from pipeline.parsing import PARSERS, load, parse, registry
 from tests.support import golden
 
@@ -78,9 +77,7 @@ def test_a_guard_admits_every_line_its_format_accepts():
     # Guards only spare a parser lines it would refuse: over every documented and real-world
     # line, a format that accepts a line has a claim on its first byte whose guard admits it.
     formats = load()
-    lines = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)] + [
-        row.line.encode() for rows in realworld.load().values() for row in rows
-    ]
+    lines = golden.every_line() + golden.real_world_lines()
     checked = 0
     for fmt in formats._formats.values():
         if isinstance(fmt.detect, str):

@@ -678,7 +678,7 @@ def test_fuzzed_lines_through_user_formats_never_raise(example_formats, line):
 
 
 # The built-in formats' golden lines, damaged: what the never-raises tests feed the built-ins.
-SAMPLES = [golden.line(case) for fmt in golden.formats() for case in golden.load(fmt)]
+SAMPLES = golden.every_line()
 
 
 @settings(max_examples=200, deadline=None)
