@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from pipeline.ingest.batch import Batch, BatchWriter
-from pipeline.ingest.columnar import prepare_step
+from pipeline.ingest.columnar import ColumnarStep, prepare_step
 from pipeline.ingest.consumer import IngestConsumer
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.observe.telemetry import IngestCounters
@@ -23,4 +23,10 @@ def build(app: faust.App, settings: Settings, sink: ClickHouseSink) -> IngestCon
     writer = BatchWriter(sink, publish, IngestCounters())
     # The prepare step LOGWEIR_INGEST_PATH names (columnar or record by record).
     prepare_batch = prepare_step(settings, Ingestor(settings))
-    return IngestConsumer(settings, prepare_batch, writer.write, sink.forget_progress)
+    return IngestConsumer(
+        settings,
+        prepare_batch,
+        writer.write,
+        sink.forget_progress,
+        reads_kafka_records=isinstance(prepare_batch, ColumnarStep),
+    )

@@ -12,11 +12,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiokafka.structs import ConsumerRecord
-
 from pipeline.ingest.consumer import Written
 from pipeline.ingest.ingestor import Ingestor
-from pipeline.ingest.message import Message
+from pipeline.ingest.message import FetchedRecord, Message
 from pipeline.observe.telemetry import IngestCounters, Tally
 from pipeline.sink.progress import PartitionLog
 from pipeline.sink.tables import TableRows, log_row
@@ -32,7 +30,7 @@ class Batch:
     dead_letters: list[tuple[DeadLetter, int]] = field(default_factory=list)
     # The Kafka records it came from (when it came from a consumer), for the dead letter of a
     # row ClickHouse refuses: it keeps the input as sent, not the row made of it.
-    records: list[ConsumerRecord] = field(default_factory=list)
+    records: list[FetchedRecord] = field(default_factory=list)
 
     def original(self, topic: str, partition: int, offset: int) -> bytes | None:
         """The Kafka message at these coordinates, when the batch has it (a rare lookup)."""
@@ -57,7 +55,7 @@ class Batch:
                 tally.dropped += 1
 
 
-def prepare(ingestor: Ingestor, records: list[ConsumerRecord]) -> Batch:
+def prepare(ingestor: Ingestor, records: list[FetchedRecord]) -> Batch:
     """A batch of the records a Kafka consumer fetched."""
     batch = Batch(records=records)
     message = ingestor.message

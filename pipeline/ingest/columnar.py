@@ -33,15 +33,13 @@ from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 
-from aiokafka.structs import ConsumerRecord
-
 from pipeline import parsing
 from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import first_line
 from pipeline.ingest._scan import group, scan
 from pipeline.ingest.batch import Batch, prepare
 from pipeline.ingest.ingestor import Ingestor, is_utf8
-from pipeline.ingest.message import Message
+from pipeline.ingest.message import FetchedRecord, Message
 from pipeline.parsing.registry import Parsed
 from pipeline.settings import Settings
 from pipeline.sink.tables import log_columns
@@ -49,7 +47,7 @@ from schemas.records import DeadLetter, LogColumns, LogRecord, OtelFields, Sever
 
 log = logging.getLogger(__name__)
 
-PrepareStep = Callable[[list[ConsumerRecord]], Batch]
+PrepareStep = Callable[[list[FetchedRecord]], Batch]
 
 _topic_of = attrgetter("topic")
 
@@ -132,7 +130,7 @@ class ColumnarStep:
         self.enrichers = enrichers
         self.formats = parsing.load()
 
-    def __call__(self, records: list[ConsumerRecord]) -> Batch:
+    def __call__(self, records: list[FetchedRecord]) -> Batch:
         try:
             return self._prepare(records)
         except Exception as exc:  # noqa: BLE001 - a bug here must not stop the stream
@@ -142,7 +140,7 @@ class ColumnarStep:
             )
             return prepare(self.ingestor, records)
 
-    def _prepare(self, records: list[ConsumerRecord]) -> Batch:
+    def _prepare(self, records: list[FetchedRecord]) -> Batch:
         batch = Batch(records=records)
         tally, formats, ingestor = batch.tally, self.formats, self.ingestor
         forms = formats.group_forms
@@ -209,7 +207,7 @@ class ColumnarStep:
 
     def _take(
         self,
-        records: list[ConsumerRecord],
+        records: list[FetchedRecord],
         position: int,
         found: _Scanned,
         letters: list[tuple[int, int, DeadLetter]],
@@ -249,7 +247,7 @@ class ColumnarStep:
             found.events.append(index)
 
     def _record_path(
-        self, records: list[ConsumerRecord], origin: _Origin, line: bytes
+        self, records: list[FetchedRecord], origin: _Origin, line: bytes
     ) -> tuple[int, int, LogRecord | DeadLetter]:
         """Where a line of no forced format came from (record position, event index) and the
         record path's outcome for it."""
@@ -270,7 +268,7 @@ class ColumnarStep:
             record.flags.append("invalid_utf8")
         return record
 
-    def _message(self, r: ConsumerRecord) -> Message:
+    def _message(self, r: FetchedRecord) -> Message:
         return self.ingestor.message(
             r.topic, r.partition, r.offset, r.timestamp, r.value, r.key, r.headers
         )

@@ -27,11 +27,12 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from pipeline.errors import first_line
+from pipeline.ingest import kafka_records
 from pipeline.ingest.assignment import AssignmentWatch
+from pipeline.ingest.message import FetchedRecord
 from pipeline.ingest.partitions import BrokerPartitions
 from pipeline.kafka_auth import client_options
 from pipeline.observe import telemetry
@@ -55,7 +56,7 @@ class Written:
     reread: frozenset[tuple[str, int]] = frozenset()
 
 
-Prepare = Callable[[list[ConsumerRecord]], T]
+Prepare = Callable[[list[FetchedRecord]], T]
 # The prepared batch (every record of it fetched under the current assignment), and the
 # partitions' Kafka facts the sink checks its stored progress against.
 Write = Callable[[T, PartitionLog], Awaitable[Written]]
@@ -99,10 +100,14 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
         prepare: Prepare[T],
         write: Write[T],
         on_assigned: Callable[[frozenset[tuple[str, int]]], None],
+        reads_kafka_records: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        # Fetched records as kafka_records.KafkaRecord, read in C (the columnar path), rather
+        # than aiokafka's ConsumerRecords.
+        self.reads_kafka_records = reads_kafka_records
         self.prepare = prepare
         self.write = write
         self.on_assigned = on_assigned
@@ -128,6 +133,8 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
 
     async def on_start(self) -> None:
         self.watch.started()
+        if self.reads_kafka_records:
+            kafka_records.install()
         self.consumer = AIOKafkaConsumer(
             group_id=self.settings.ingest_group,
             enable_auto_commit=False,
@@ -135,6 +142,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
             session_timeout_ms=int(self.settings.kafka_session_timeout_seconds * 1000),
             heartbeat_interval_ms=int(self.settings.kafka_heartbeat_seconds * 1000),
             max_poll_records=self.settings.sink_batch_messages,
+            value_deserializer=kafka_records.keep_value if self.reads_kafka_records else None,
             # Pattern subscriptions see new and re-created topics at a metadata refresh: every
             # few seconds, not aiokafka's default of five minutes.
             metadata_max_age_ms=int(self.settings.ingest_metadata_refresh_seconds * 1000),
@@ -237,13 +245,13 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
 
     async def _assemble(
         self, generation: int
-    ) -> tuple[list[ConsumerRecord], dict[TopicPartition, int]]:
+    ) -> tuple[list[FetchedRecord], dict[TopicPartition, int]]:
         """Records fetched under one assignment, each offset once, and per partition the offset
         to commit (one past its last record); empty if the assignment changed meanwhile."""
         assert self.consumer is not None
         size, linger = self.settings.sink_batch_messages, self.settings.sink_linger_seconds
         max_bytes = self.settings.sink_batch_bytes
-        batch: list[ConsumerRecord] = []
+        batch: list[FetchedRecord] = []
         ends: dict[TopicPartition, int] = {}
         deadline = None
         batch_bytes = 0
