@@ -1,17 +1,20 @@
-"""Instructions per event of the worker's prepare step (split, detect, parse, enrich, template,
-row), counted by valgrind's callgrind: the same count whatever else the host is doing, where
-seconds here drift by a third within the hour and by 3x between days.
+"""Instructions per event of the worker's fetch decoding and prepare step (records from Kafka
+record batches, then split, detect, parse, enrich, template, row), counted by valgrind's
+callgrind: the same count whatever else the host is doing, where seconds here drift by a third
+within the hour and by 3x between days.
 
 `python -m pipeline.bench.instructions [--events N] [--path columnar|per_record] [--compare]`
 runs the step twice under callgrind, once over N events of the benchmark corpus and once with
-everything but the step (start-up, imports, the corpus and its Kafka records), and prints the
-difference per event. The step is the one `prepare_step` returns for the ingest path (default:
-the worker's, LOGWEIR_INGEST_PATH), called as the worker calls it, on a list of aiokafka
-ConsumerRecords a sink batch at a time, with automatic garbage collection off as in the
-worker; `--compare` measures both paths and prints each and their ratio (columnar /
-per-record). It measures the prepare step only: the Kafka client, the insert and ClickHouse
-are outside it (`make bench` times those), and they do not change when parsing or templating
-does. Run the same command at two commits to compare them.
+everything but the step (start-up, imports, the corpus and its record batches), and prints the
+difference per event. The corpus is held as the broker sends it, uncompressed v2 record
+batches of up to 16 KiB (aiokafka's default batch size) in one fetch per sink batch. The step
+reads them as the worker's consumer does for the ingest path (default: the worker's,
+LOGWEIR_INGEST_PATH): KafkaRecords in C on the columnar path (kafka_records.py), aiokafka's
+ConsumerRecords on the record-by-record one; then `prepare_step`'s step, a sink batch at a
+time, with automatic garbage collection off as in the worker. `--compare` measures both paths
+and prints each and their ratio (columnar / per-record). The network, the event loop, the
+insert's encoding and ClickHouse are outside it (`make bench` times those). Run the same
+command at two commits to compare them.
 """
 
 from __future__ import annotations
@@ -37,26 +40,57 @@ def _paths() -> tuple[str, ...]:
     return get_args(Settings.model_fields["ingest_path"].annotation)
 
 
+def fetches(messages: list[tuple[bytes | None, bytes]], size: int) -> list[bytes]:
+    """The messages as a broker sends them: one fetch per `size` messages, each uncompressed
+    v2 record batches of up to 16 KiB (aiokafka's default batch size), offsets from 0."""
+    from aiokafka.record.default_records import DefaultRecordBatchBuilder
+
+    def builder() -> DefaultRecordBatchBuilder:
+        return DefaultRecordBatchBuilder(2, 0, 0, -1, -1, -1, 16384)
+
+    now, made = int(time.time() * 1000), []
+    for first in range(0, len(messages), size):
+        batches, batch = bytearray(), builder()
+        for offset, (key, value) in enumerate(messages[first : first + size], first):
+            if batch.append(offset, now, key, value, []) is None:  # full: the next batch
+                batches += batch.build()
+                batch = builder()
+                batch.append(offset, now, key, value, [])
+        made.append(bytes(batches + batch.build()))
+    return made
+
+
 def prepare(events: int, loop: bool, path: str) -> int:
-    """The worker's prepare step for `path` over `events` single-event messages, a sink batch
-    of Kafka records at a time; the rows made (none without `loop`)."""
+    """The worker's fetch decoding and prepare step for `path` over `events` single-event
+    messages, a sink batch at a time; the rows made (none without `loop`)."""
+    from aiokafka.consumer import fetcher
+    from aiokafka.structs import TopicPartition
+
     from pipeline.bench.corpus import build
-    from pipeline.ingest.columnar import prepare_step
+    from pipeline.ingest import kafka_records
+    from pipeline.ingest.columnar import ColumnarStep, prepare_step
     from pipeline.ingest.ingestor import Ingestor
     from pipeline.settings import Settings
 
     settings = Settings(ingest_path=path)  # type: ignore[arg-type]
     step = prepare_step(settings, Ingestor(settings))
-    records = build("single", events).records(settings.topic_raw, int(time.time() * 1000))
+    size = settings.sink_batch_messages
+    data = fetches(build("single", events).messages, size)
+    # The consumer's reading for the path, as agents/ingest.py chooses it.
+    columnar = isinstance(step, ColumnarStep)
+    kind = kafka_records._BatchRecords if columnar else fetcher.PartitionRecords
+    value = kafka_records.keep_value if columnar else None
+    tp = TopicPartition(settings.topic_raw, 0)
     # As the worker runs (pipeline/ops/memory.py): no collection triggered by allocations,
     # which here counted the corpus's objects over and over, 16% of the JSON parser's count.
     gc.freeze()
     gc.disable()
     rows = 0
     if loop:
-        size = settings.sink_batch_messages
-        for i in range(0, len(records), size):
-            rows += len(step(records[i : i + size]).log_rows)
+        for n, fetched in enumerate(data):
+            memory = kafka_records._KeptMemoryRecords(fetched)
+            records = kind(tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED)
+            rows += len(step(list(records)).log_rows)
     return rows
 
 
@@ -115,8 +149,8 @@ def main() -> None:
         return
     paths = _paths() if args.compare else (path,)
     print(
-        f"prepare step under callgrind, {args.events:,} events, {' and '.join(paths)} "
-        f"ingest path (about a minute each of {2 * len(paths)} runs)…"
+        f"fetch decoding and prepare step under callgrind, {args.events:,} events, "
+        f"{' and '.join(paths)} ingest path (about a minute each of {2 * len(paths)} runs)…"
     )
     found = {}
     for p in paths:

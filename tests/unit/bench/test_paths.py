@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import get_args
 
 import pytest
+from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import ConsumerRecord
 
 from pipeline import bench
@@ -31,6 +32,19 @@ def test_corpus_records_are_the_messages_as_the_kafka_client_hands_them_over():
 def test_instructions_harness_runs_each_paths_step_only_with_the_loop(path):
     assert instructions.prepare(300, loop=True, path=path) == 300
     assert instructions.prepare(300, loop=False, path=path) == 0
+
+
+def test_instructions_fetches_hold_the_corpus_as_a_broker_sends_it():
+    data = corpus.build("single", 700)
+    fetched = instructions.fetches(data.messages, 300)
+    assert len(fetched) == 3  # one fetch per sink batch
+    read = []
+    for raw in fetched:
+        records = MemoryRecords(raw)
+        while records.has_next():
+            read.extend((r.offset, r.key, r.value) for r in records.next_batch())
+    assert read == [(offset, k, v) for offset, (k, v) in enumerate(data.messages)]
+    assert MemoryRecords(fetched[0]).next_batch().compression_type == 0
 
 
 @pytest.mark.parametrize("path", PATHS)
