@@ -1,7 +1,7 @@
-"""Instructions per event of the worker's fetch decoding and prepare step (records from Kafka
-record batches, then split, detect, parse, enrich, template, row), counted by valgrind's
-callgrind: the same count whatever else the host is doing, where seconds here drift by a third
-within the hour and by 3x between days.
+"""Instructions per event of the worker's CPU step (records from Kafka record batches, then
+split, detect, parse, enrich, template, row, and the insert's Native encoding), counted by
+valgrind's callgrind: the same count whatever else the host is doing, where seconds here
+drift by a third within the hour and by 3x between days.
 
 `python -m pipeline.bench.instructions [--events N] [--path columnar|per_record] [--compare]`
 runs the step twice under callgrind, once over N events of the benchmark corpus and once with
@@ -11,9 +11,10 @@ batches of up to 16 KiB (aiokafka's default batch size) in one fetch per sink ba
 reads them as the worker's consumer does for the ingest path (default: the worker's,
 LOGWEIR_INGEST_PATH): KafkaRecords in C on the columnar path (kafka_records.py), aiokafka's
 ConsumerRecords on the record-by-record one; then `prepare_step`'s step, a sink batch at a
-time, with automatic garbage collection off as in the worker. `--compare` measures both paths
-and prints each and their ratio (columnar / per-record). The network, the event loop, the
-insert's encoding and ClickHouse are outside it (`make bench` times those). Run the same
+time, with automatic garbage collection off as in the worker; then the batch's otel_logs
+columns encoded as the sink encodes them (pipeline/sink/native.py). `--compare` measures both
+paths and prints each and their ratio (columnar / per-record). The network, the event loop,
+the HTTP insert and ClickHouse are outside it (`make bench` times those). Run the same
 command at two commits to compare them.
 """
 
@@ -71,9 +72,15 @@ def prepare(events: int, loop: bool, path: str) -> int:
     from pipeline.ingest.columnar import ColumnarStep, prepare_step
     from pipeline.ingest.ingestor import Ingestor
     from pipeline.settings import Settings
+    from pipeline.sink.native import NativeLayout
+    from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS
+    from pipeline.sink.testing import COLUMN_TYPES
 
     settings = Settings(ingest_path=path)  # type: ignore[arg-type]
     step = prepare_step(settings, Ingestor(settings))
+    # The sink's insert: otel_logs's columns and the incarnation, types as migrations make them.
+    names = (*LOG_COLUMNS, INCARNATION_COLUMN)
+    layout = NativeLayout(names, [COLUMN_TYPES[name] for name in names])
     size = settings.sink_batch_messages
     data = fetches(build("single", events).messages, size)
     # The consumer's reading for the path, as agents/ingest.py chooses it.
@@ -90,7 +97,11 @@ def prepare(events: int, loop: bool, path: str) -> int:
         for n, fetched in enumerate(data):
             memory = kafka_records._KeptMemoryRecords(fetched)
             records = kind(tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED)
-            rows += len(step(list(records)).log_rows)
+            made = step(list(records)).log_rows
+            columns = [*made.columns(), [0] * len(made)]
+            if layout.block(columns, len(made)) is None:
+                raise SystemExit("the C encoder refused the batch: see pipeline/sink/native.py")
+            rows += len(made)
     return rows
 
 
@@ -149,7 +160,7 @@ def main() -> None:
         return
     paths = _paths() if args.compare else (path,)
     print(
-        f"fetch decoding and prepare step under callgrind, {args.events:,} events, "
+        f"worker CPU step (decode, prepare, encode) under callgrind, {args.events:,} events, "
         f"{' and '.join(paths)} ingest path (about a minute each of {2 * len(paths)} runs)…"
     )
     found = {}
