@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.enrich import enrichers
 from pipeline.ingest.message import Message
 from pipeline.settings import Settings
-from schemas.records import LogRecord, Severity
+from schemas.records import LogColumns, LogRecord, Severity
 
 KAFKA_MS = 1_700_000_000_000
 DAY_NS = 86_400 * 10**9
@@ -65,3 +65,36 @@ def test_template_masks_the_body():
     record = LogRecord(body="took 35 ms", format="text")
     enrichers.template_enricher(Settings()).record(record, message())
     assert record.template == "took <*> ms" and record.template_id != 0
+
+
+def test_within_judges_from_the_extremes_and_never_passes_a_row_out_of_bounds():
+    now_ns = KAFKA_MS * 10**6
+    # Each row a second from its Kafka time, the batch spread over a day: the extremes alone
+    # cannot tell (the exact check then runs), but they never pass a batch with a far row.
+    spread = [KAFKA_MS + i * 3_600_000 for i in range(25)]
+    times = [ms * 10**6 + 10**9 for ms in spread]
+    assert not enrichers.within(times, spread, 60 * 10**9, 60 * 10**9)
+    assert enrichers.within(times, spread, 25 * 3_600 * 10**9, 25 * 3_600 * 10**9)
+    assert enrichers.within([now_ns + 59 * 10**9], [KAFKA_MS], 60 * 10**9, 0)
+    assert not enrichers.within([now_ns + 61 * 10**9], [KAFKA_MS], 60 * 10**9, 0)
+    assert enrichers.within([now_ns + 61 * 10**9], [KAFKA_MS], None, 0)  # ahead: not asked
+    assert not enrichers.within([now_ns - 61 * 10**9], [KAFKA_MS], None, 60 * 10**9)
+
+
+def test_skew_and_retention_column_forms_flag_exactly_the_far_rows_of_a_spread_batch():
+    settings = Settings(max_future_skew_seconds=60, max_past_skew_seconds=60, retention_days=7)
+    kafka_ms = [KAFKA_MS + i * 3_600_000 for i in range(25)]
+    times = [ms * 10**6 + 10**9 for ms in kafka_ms]
+    times[3] += 61 * 10**9  # ahead of its Kafka time
+    times[7] -= 8 * DAY_NS  # past the retention
+    rows = LogColumns(
+        timestamp_ns=times,
+        severity=[Severity.INFO] * 25,
+        flags=[[] for _ in range(25)],
+        attributes=[{} for _ in range(25)],
+        kafka_ms=kafka_ms,
+    )
+    enrichers.flag_skew(settings).columns(rows)  # type: ignore[misc]
+    enrichers.keep_within_retention(settings).columns(rows)  # type: ignore[misc]
+    flagged = {i: f for i, f in enumerate(rows.flags) if f}
+    assert flagged == {3: ["time_future"], 7: ["time_past", "time_expired"]}
