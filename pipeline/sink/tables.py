@@ -130,6 +130,10 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
     )
 
 
+def _resource(service: str, host: str) -> dict[str, str]:
+    return {"service.name": service, "host.name": host} if host else {"service.name": service}
+
+
 def log_columns(
     rows: LogColumns, kafka: tuple[list[str], list[int], list[int], list[int]]
 ) -> TableRows:
@@ -139,12 +143,15 @@ def log_columns(
     times, services, hosts = rows.timestamp_ns, rows.service, rows.host
     count = len(times)
     severities = list(map(int, rows.severity))
-    resources: list[dict[str, str]] = [
-        {"service.name": service, "host.name": host} if host else {"service.name": service}
-        for service, host in zip(services, hosts, strict=True)
+    # One resource map per (service, host) of the batch, shared by its rows (only read from
+    # here on; an OTLP row gets a map of its own below).
+    made: dict[tuple[str, str], dict[str, str]] = {}
+    resources = [
+        made.get(pair) or made.setdefault(pair, _resource(*pair))
+        for pair in zip(services, hosts, strict=True)
     ]
     no_otel = _NO_OTEL_FIELDS
-    texts = [SEVERITY_TEXT[severity] for severity in severities]
+    texts = list(map(SEVERITY_TEXT.__getitem__, severities))
     topics, partitions, offsets, indices = kafka
     # The columns an OTLP row sets values of its own in (below).
     otel_columns: list[list[object]] = [
@@ -178,7 +185,8 @@ def log_columns(
         indices,
         rows.kafka_ms,
     ]
-    for i, otel in enumerate(rows.otel):  # OTLP input: rare enough for a row at a time
+    otlp_rows = count - rows.otel.count(None)
+    for i, otel in enumerate(rows.otel if otlp_rows else ()):  # OTLP input: a row at a time
         if otel is None:
             continue
         resource, severity, severity_text = _otel_resource_severity(
