@@ -462,7 +462,116 @@ error:
     return NULL;
 }
 
+/* ---- The group forms' fields into rows, and rows into columns ----
+
+   After each format group is parsed, every line's fields (an 11-tuple, registry.Parsed) plus
+   the group's tail (format, trace flags, otel) become its row, and the rows then become the
+   step's columns. Both were Python loops over every row (a tuple concatenation, a zip and
+   checks per row); columnar.py keeps the rare rows (refused, a LogRecord, not ASCII). */
+
+enum { PARSED_FIELDS = 11 };
+
+/* Whether the bytes are all ASCII, eight at a time. */
+static int all_ascii(const char *s, Py_ssize_t n) {
+    uint64_t high = 0, word;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&word, s + i, 8);
+        high |= word;
+    }
+    for (; i < n; i++)
+        high |= (unsigned char)s[i];
+    return !(high & 0x8080808080808080ULL);
+}
+
+/* fill(slots, line_slots, lines, parsed, tail): slots[line_slots[i]] = parsed[i] + tail for
+   each ASCII line whose group form gave fields; returns the positions of the other lines. */
+static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        !PyList_Check(args[2]) || !PyList_Check(args[3]) || !PyTuple_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "fill(slots: list, line_slots: list, lines: list, parsed: list, tail)");
+        return NULL;
+    }
+    PyObject *slots = args[0], *line_slots = args[1], *lines = args[2], *parsed = args[3];
+    PyObject *tail = args[4];
+    Py_ssize_t n = PyList_GET_SIZE(lines), tail_size = PyTuple_GET_SIZE(tail);
+    if (PyList_GET_SIZE(line_slots) != n || PyList_GET_SIZE(parsed) != n) {
+        PyErr_SetString(PyExc_ValueError, "fill: one slot and one parse per line");
+        return NULL;
+    }
+    PyObject *others = PyList_New(0);
+    if (others == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fields = PyList_GET_ITEM(parsed, i), *line = PyList_GET_ITEM(lines, i);
+        if (!PyTuple_CheckExact(fields) || PyTuple_GET_SIZE(fields) != PARSED_FIELDS ||
+            !PyBytes_Check(line) || !all_ascii(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line))) {
+            if (append_new(others, PyLong_FromSsize_t(i)) < 0)
+                goto error;
+            continue;
+        }
+        Py_ssize_t slot = PyLong_AsSsize_t(PyList_GET_ITEM(line_slots, i));
+        if (slot < 0 || slot >= PyList_GET_SIZE(slots)) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_IndexError, "fill: slot %zd is not in slots", slot);
+            goto error;
+        }
+        PyObject *row = PyTuple_New(PARSED_FIELDS + tail_size);
+        if (row == NULL)
+            goto error;
+        for (Py_ssize_t k = 0; k < PARSED_FIELDS; k++)
+            PyTuple_SET_ITEM(row, k, Py_NewRef(PyTuple_GET_ITEM(fields, k)));
+        for (Py_ssize_t k = 0; k < tail_size; k++)
+            PyTuple_SET_ITEM(row, PARSED_FIELDS + k, Py_NewRef(PyTuple_GET_ITEM(tail, k)));
+        PyList_SetItem(slots, slot, row); /* steals row, drops what was there */
+    }
+    return others;
+error:
+    Py_DECREF(others);
+    return NULL;
+}
+
+/* transpose(rows, width): the rows (tuples of `width` values) as `width` lists. */
+static PyObject *transpose(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "transpose(rows: list, width)");
+        return NULL;
+    }
+    PyObject *rows = args[0];
+    Py_ssize_t width = PyLong_AsSsize_t(args[1]), n = PyList_GET_SIZE(rows);
+    if (width == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *columns = PyList_New(width < 0 ? 0 : width);
+    if (columns == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < width; k++) {
+        PyObject *column = PyList_New(n);
+        if (column == NULL)
+            goto error;
+        PyList_SET_ITEM(columns, k, column);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != width) {
+            PyErr_Format(PyExc_ValueError, "transpose: row %zd is not a tuple of %zd values", i,
+                         width);
+            goto error;
+        }
+        for (Py_ssize_t k = 0; k < width; k++)
+            PyList_SET_ITEM(PyList_GET_ITEM(columns, k), i, Py_NewRef(PyTuple_GET_ITEM(row, k)));
+    }
+    return columns;
+error:
+    Py_DECREF(columns);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
+     "Rows of the group form's fields and the group's tail; the positions of other lines."},
+    {"transpose", (PyCFunction)(void (*)(void))transpose, METH_FASTCALL,
+     "Rows (tuples of one width) as columns."},
     {"records_of", (PyCFunction)(void (*)(void))records_of, METH_FASTCALL,
      "The KafkaRecords of an uncompressed v2 record batch, from an offset on."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,

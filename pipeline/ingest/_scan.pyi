@@ -43,3 +43,11 @@ class KafkaRecord:
 def records_of(
     buffer: bytes, start: int, end: int, topic: str, partition: int, from_offset: int
 ) -> list[KafkaRecord]: ...
+def fill(
+    slots: list[Any],
+    line_slots: list[int],
+    lines: list[bytes],
+    parsed: list[Any],
+    tail: tuple[Any, ...],
+) -> list[int]: ...
+def transpose(rows: list[Any], width: int) -> list[list[Any]]: ...

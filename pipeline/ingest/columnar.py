@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 from pipeline import parsing
 from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import first_line
-from pipeline.ingest._scan import group, scan
+from pipeline.ingest._scan import fill, group, scan, transpose
 from pipeline.ingest.batch import Batch, prepare
 from pipeline.ingest.ingestor import Ingestor, is_utf8
 from pipeline.ingest.message import FetchedRecord, Message
@@ -72,6 +72,8 @@ _Fields = tuple[
     OtelFields | None,
 ]
 
+
+_FIELD_COUNT = len(get_args(_Fields))
 
 # Where a line came from: its record's position in the batch for the usual message (one event,
 # no Message made), else that, its event index and its Message.
@@ -167,15 +169,18 @@ class ColumnarStep:
             if not lines:
                 continue
             tail: tuple[str, int, None] = ("", 0, None)  # a group form's format, trace flags, otel
+            parsed_lines: Sequence[Parsed | LogRecord | None]
             if fmt is None:
-                parsed_lines: Iterable[Parsed | LogRecord | None] = map(self._detect, lines)
+                parsed_lines = list(map(self._detect, lines))
+                others: Iterable[int] = range(len(lines))
             else:
                 assert fmt.parse_group is not None  # group_forms holds formats with one
                 parsed_lines, tail = fmt.parse_group(lines), (fmt.name, 0, None)
+                # Rows of the ASCII lines the group form parsed, in C; the others below.
+                others = fill(found.slots, line_slots, lines, parsed_lines, tail)
             slots = found.slots
-            for slot, line, parsed, origin in zip(
-                line_slots, lines, parsed_lines, origins, strict=True
-            ):
+            for i in others:
+                slot, line, parsed, origin = line_slots[i], lines[i], parsed_lines[i], origins[i]
                 if parsed is None and fmt is not None:
                     parsed = self._detect(line)  # refused by the group form: as detection's
                 if isinstance(parsed, LogRecord):
@@ -294,11 +299,11 @@ def _record_fields(record: LogRecord) -> _Fields:
 
 
 def _as_columns(found: _Scanned) -> LogColumns:
-    """Rows of fields (and their messages' facts) as columns: transposed by zip, in C."""
+    """Rows of fields (and their messages' facts) as columns: transposed in C."""
     rows = found.slots
     if not rows:
         return LogColumns()
-    c = [list(column) for column in zip(*rows, strict=True)]
+    c = transpose(rows, _FIELD_COUNT)
     return LogColumns(
         timestamp_ns=c[0],
         severity=c[1],

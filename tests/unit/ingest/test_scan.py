@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import parsing
-from pipeline.ingest._scan import group, scan
+from pipeline.ingest._scan import fill, group, scan, transpose
 from pipeline.parsing.registry import Claim, Format, Registry
 from tests.support import golden
 from tests.support.identity import TOPIC, Message, consumer_records
@@ -147,3 +147,58 @@ def test_scanning_leaks_no_memory():
     groups = len(FORMATS.group_forms)
     grown = traced_growth(lambda: scan(records, 0, config(FORMATS), out(groups)))
     assert grown < LEAK_BYTES, f"{grown} bytes more after 5 scans of 2,000 records"
+
+
+def fields(n: int) -> tuple[object, ...]:
+    """A group form's fields for a line (registry.Parsed: eleven values)."""
+    return (n, "INFO", "info", "svc", "", "", "", "", f"body {n}", {}, [])
+
+
+def test_fill_makes_the_rows_of_ascii_lines_with_fields_and_returns_the_others():
+    lines = [b"a", "é".encode(), b"c", b"d", b"e", b"f"]
+    parsed = [fields(0), fields(1), None, fields(3), (1, 2), fields(5)]
+    slots: list[object] = [None] * 8
+    line_slots = [7, 6, 5, 4, 3, 2]
+    others = fill(slots, line_slots, lines, parsed, ("json", 0, None))
+    assert others == [1, 2, 4]  # not ASCII, refused, not eleven fields
+    assert slots[7] == fields(0) + ("json", 0, None)
+    assert slots[4] == fields(3) + ("json", 0, None)
+    assert slots[2] == fields(5) + ("json", 0, None)
+    assert [slots[i] for i in (0, 1, 3, 5, 6)] == [None] * 5
+
+
+@pytest.mark.parametrize("size", range(18))
+def test_fill_sees_a_high_byte_anywhere_in_a_line(size):
+    for at in range(size):
+        line = bytearray(b"x" * size)
+        line[at] = 0xC3
+        assert fill([None], [0], [bytes(line)], [fields(0)], ()) == [0]
+    slots: list[object] = [None]
+    assert fill(slots, [0], [b"x" * size], [fields(0)], ()) == []
+    assert slots == [fields(0)]
+
+
+def test_fill_refuses_what_is_not_its_shape():
+    with pytest.raises(ValueError, match="one slot and one parse per line"):
+        fill([None], [0], [b"a", b"b"], [fields(0)], ())
+    with pytest.raises(IndexError, match="slot 3 is not in slots"):
+        fill([None], [3], [b"a"], [fields(0)], ())
+    with pytest.raises(TypeError):
+        fill((None,), [0], [b"a"], [fields(0)], ())  # type: ignore[arg-type]
+
+
+def test_transpose_makes_columns_of_rows_and_refuses_a_row_of_another_width():
+    rows = [(1, "a", None), (2, "b", [3])]
+    assert transpose(rows, 3) == [[1, 2], ["a", "b"], [None, [3]]]
+    assert transpose([], 2) == [[], []]
+    with pytest.raises(ValueError, match="row 1 is not a tuple of 3 values"):
+        transpose([(1, 2, 3), (1, 2)], 3)
+
+
+def test_fill_and_transpose_leak_no_memory():
+    def run() -> None:
+        slots: list[object] = [None] * 100
+        fill(slots, list(range(100)), [b"line"] * 100, [fields(i) for i in range(100)], ("t",))
+        transpose(slots, 12)  # type: ignore[arg-type]
+
+    assert traced_growth(run) < LEAK_BYTES
