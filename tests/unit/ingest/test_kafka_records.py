@@ -206,3 +206,17 @@ def test_kept_memory_records_still_frame_batches_for_the_fetcher() -> None:
     assert kept.data is data and kept.has_next()
     assert [kept.next_batch().next_offset, kept.next_batch().next_offset] == [2, 3]
     assert not kept.has_next()
+
+
+def test_a_fetch_taken_in_parts_goes_on_where_it_stopped_as_getall_takes_it():
+    # FetchResult.getall iterates the partition records up to max_records, then again later.
+    data = v2_batch(0, MESSAGES) + v2_batch(5, MESSAGES[:2])
+    source = kafka_records._BatchRecords(
+        TP, kafka_records._KeptMemoryRecords(data), [], 0, None,
+        kafka_records.keep_value, True, fetcher.READ_UNCOMMITTED,
+    )  # fmt: skip
+    first = [r.offset for _, r in zip(range(3), source, strict=False)]
+    assert (first, source.next_fetch_offset) == ([0, 1, 2], 3)
+    assert [r.offset for r in source] == [3, 4, 5, 6]
+    assert source.next_fetch_offset == 7
+    assert list(source) == []  # exhausted: nothing more, and no error
