@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from pipeline.ingest.consumer import Written
+from pipeline.ingest.consumer import FetchedRecord, Written
 from pipeline.ingest.ingestor import Ingestor
-from pipeline.ingest.message import FetchedRecord, Message
+from pipeline.ingest.message import Message
 from pipeline.observe.telemetry import IngestCounters, Tally
 from pipeline.sink.progress import PartitionLog
 from pipeline.sink.tables import TableRows, log_row

@@ -38,8 +38,9 @@ from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import first_line
 from pipeline.ingest._scan import fill, group, scan, transpose
 from pipeline.ingest.batch import Batch, prepare
+from pipeline.ingest.consumer import FetchedRecord
 from pipeline.ingest.ingestor import Ingestor, is_utf8
-from pipeline.ingest.message import FetchedRecord, Message
+from pipeline.ingest.message import Message
 from pipeline.parsing.registry import Parsed
 from pipeline.settings import Settings
 from pipeline.sink.tables import log_columns

@@ -24,16 +24,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from pipeline.errors import first_line
 from pipeline.ingest import kafka_records
+from pipeline.ingest._scan import KafkaRecord
 from pipeline.ingest.assignment import AssignmentWatch
-from pipeline.ingest.message import FetchedRecord
 from pipeline.ingest.partitions import BrokerPartitions
 from pipeline.kafka_auth import client_options
 from pipeline.observe import telemetry
@@ -59,6 +60,9 @@ class Written:
     reread: frozenset[tuple[str, int]] = frozenset()
 
 
+# A fetched record as the consumer hands it to the prepare step: read in C on the columnar path
+# (kafka_records.py), aiokafka's own on the record-by-record path.
+FetchedRecord: TypeAlias = KafkaRecord | ConsumerRecord
 Prepare = Callable[[list[FetchedRecord]], T]
 # The prepared batch (every record of it fetched under the current assignment), and the
 # partitions' Kafka facts the sink checks its stored progress against.

@@ -9,14 +9,13 @@ import random
 import orjson
 import pytest
 
-from pipeline.bench.accounting import account
 from pipeline.bench.producer import produce
 from pipeline.bench.sample import SampleTraffic, bad_inputs
 from pipeline.ingest.ingestor import Dropped, Ingestor
 from pipeline.settings import Settings
 from pipeline.sink import DEADLETTER_COLUMNS, LOG_COLUMNS, deadletter_row, log_row
 from schemas.records import DeadLetter, LogRecord
-from tests.support.stack import run, wait_for
+from tests.support.stack import run, wait_accounted
 
 INPUTS = 100_000
 THROUGH_CLICKHOUSE = 5_000
@@ -130,12 +129,8 @@ def test_100k_hostile_inputs_never_crash_and_always_end_somewhere():
 def test_hostile_inputs_through_the_real_pipeline(pipeline_settings, clickhouse, worker):
     inputs = hostile(THROUGH_CLICKHOUSE, seed=99)
     produced = run(produce(pipeline_settings, inputs))
-    wait_for(
-        lambda: account(clickhouse, produced).messages >= produced.count,
-        180,
-        f"{produced.count} hostile messages accounted for",
-        worker,
+    final = wait_accounted(
+        clickhouse, produced, 180, f"{produced.count} hostile messages accounted for", worker
     )
-    final = account(clickhouse, produced)
     assert (final.messages, final.duplicates) == (THROUGH_CLICKHOUSE, 0)
     assert worker.alive()

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from pipeline.bench.accounting import account
 from pipeline.bench.producer import Produced
 from pipeline.settings import Settings
-from tests.support.stack import run, wait_for
+from tests.support.stack import run, wait_accounted
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +52,7 @@ def test_every_codec_s_batches_are_stored_once_with_their_kafka_facts(
 ):
     assert pipeline_settings.ingest_path == "columnar"
     produced, sent = run(_send_with_each_codec(pipeline_settings, 400))
-    wait_for(
-        lambda: account(clickhouse, produced).messages >= produced.count,
-        90,
-        f"{produced.count} rows",
-        worker,
-    )
-    accounted = account(clickhouse, produced)
+    accounted = wait_accounted(clickhouse, produced, 90, f"{produced.count} rows", worker)
     assert (accounted.stored, accounted.dead_lettered, accounted.duplicates) == (2000, 0, 0)
     bodies = {row[0] for row in clickhouse.query("SELECT Body FROM otel_logs").result_rows}
     assert bodies == {line.split(b'msg="')[1].split(b'"')[0].decode() for line in sent}

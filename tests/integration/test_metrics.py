@@ -7,13 +7,12 @@ import urllib.request
 import orjson
 import pytest
 
-from pipeline.bench.accounting import account
 from pipeline.bench.producer import produce
 from pipeline.bench.sample import SampleTraffic, bad_inputs
 from pipeline.observe.scrape import scrape, worker_url
 from pipeline.settings import Settings
 from pipeline.stack.process import free_port
-from tests.support.stack import logweir, run, wait_for
+from tests.support.stack import logweir, run, wait_accounted, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +26,9 @@ def pipeline_settings(pipeline_settings: Settings) -> Settings:
 def test_counters_match_the_rows_in_clickhouse(pipeline_settings, clickhouse, worker):
     messages = list(SampleTraffic(seed=11).lines(800)) + bad_inputs()
     produced = run(produce(pipeline_settings, messages))
-    wait_for(
-        lambda: account(clickhouse, produced).messages >= produced.count,
-        90,
-        "every message stored or dead-lettered",
-        worker,
+    accounted = wait_accounted(
+        clickhouse, produced, 90, "every message stored or dead-lettered", worker
     )
-    accounted = account(clickhouse, produced)
     url = worker_url(pipeline_settings)
     # Counted right after the insert returned: a scrape may be a moment behind ClickHouse.
     wait_for(

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.bench.accounting import Accounted, account
 from pipeline.bench.producer import Produced
 from pipeline.settings import Settings
 from pipeline.stack.child import Child, worker
@@ -56,6 +57,16 @@ def wait_for(
         time.sleep(0.25)
     tail = f"\nworker log:\n{worker.log_tail()}" if worker else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{tail}")
+
+
+def wait_accounted(  # type: ignore[no-untyped-def]
+    clickhouse, produced: Produced, timeout: float, what: str, worker: WorkerProcess | None = None
+) -> Accounted:
+    """Wait until every message `produced` is stored or dead-lettered; what became of them."""
+    wait_for(
+        lambda: account(clickhouse, produced).messages >= produced.count, timeout, what, worker
+    )
+    return account(clickhouse, produced)
 
 
 def run(coro):  # type: ignore[no-untyped-def]
