@@ -220,3 +220,9 @@ def test_a_fetch_taken_in_parts_goes_on_where_it_stopped_as_getall_takes_it():
     assert [r.offset for r in source] == [3, 4, 5, 6]
     assert source.next_fetch_offset == 7
     assert list(source) == []  # exhausted: nothing more, and no error
+
+
+def test_install_refuses_an_aiokafka_it_was_not_written_against(monkeypatch):
+    monkeypatch.setattr(kafka_records.aiokafka, "__version__", "0.15.0")
+    with pytest.raises(RuntimeError, match=r"aiokafka 0\.14\.0's fetcher internals"):
+        kafka_records.install()
