@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from pipeline.ingest.batch import Batch, BatchWriter
-from pipeline.ingest.columnar import ColumnarStep, prepare_step
+from pipeline.ingest.columnar import prepare_step, reads_kafka_records
 from pipeline.ingest.consumer import IngestConsumer
 from pipeline.ingest.ingestor import Ingestor
 from pipeline.observe.telemetry import IngestCounters
@@ -28,5 +28,5 @@ def build(app: faust.App, settings: Settings, sink: ClickHouseSink) -> IngestCon
         prepare_batch,
         writer.write,
         sink.forget_progress,
-        reads_kafka_records=isinstance(prepare_batch, ColumnarStep),
+        reads_kafka_records=reads_kafka_records(prepare_batch),
     )

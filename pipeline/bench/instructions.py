@@ -69,7 +69,7 @@ def prepare(events: int, loop: bool, path: str) -> int:
 
     from pipeline.bench.corpus import build
     from pipeline.ingest import kafka_records
-    from pipeline.ingest.columnar import ColumnarStep, prepare_step
+    from pipeline.ingest.columnar import prepare_step, reads_kafka_records
     from pipeline.ingest.ingestor import Ingestor
     from pipeline.settings import Settings
     from pipeline.sink.native import NativeLayout
@@ -83,10 +83,10 @@ def prepare(events: int, loop: bool, path: str) -> int:
     layout = NativeLayout(names, [COLUMN_TYPES[name] for name in names])
     size = settings.sink_batch_messages
     data = fetches(build("single", events).messages, size)
-    # The consumer's reading for the path, as agents/ingest.py chooses it.
-    columnar = isinstance(step, ColumnarStep)
-    kind = kafka_records._BatchRecords if columnar else fetcher.PartitionRecords
-    value = kafka_records.keep_value if columnar else None
+    # The consumer's reading for the path, made as aiokafka's fetcher makes it (with
+    # kafka_records installed, its names pick the reading by the value deserializer).
+    kafka_records.install()
+    value = kafka_records.keep_value if reads_kafka_records(step) else None
     tp = TopicPartition(settings.topic_raw, 0)
     # As the worker runs (pipeline/ops/memory.py): no collection triggered by allocations,
     # which here counted the corpus's objects over and over, 16% of the JSON parser's count.
@@ -95,8 +95,10 @@ def prepare(events: int, loop: bool, path: str) -> int:
     rows = 0
     if loop:
         for n, fetched in enumerate(data):
-            memory = kafka_records._KeptMemoryRecords(fetched)
-            records = kind(tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED)
+            memory = fetcher.MemoryRecords(fetched)
+            records = fetcher.PartitionRecords(
+                tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED
+            )
             made = step(list(records)).log_rows
             columns = [*made.columns(), [0] * len(made)]
             if layout.block(columns, len(made)) is None:

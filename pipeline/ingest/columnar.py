@@ -125,6 +125,12 @@ def prepare_step(settings: Settings, ingestor: Ingestor) -> PrepareStep:
     return ColumnarStep(ingestor, ingestor.column_enrichers)
 
 
+def reads_kafka_records(step: PrepareStep) -> bool:
+    """Whether the consumer hands `step` KafkaRecords read in C (kafka_records.py): the
+    columnar step takes them; the record-by-record one keeps aiokafka's ConsumerRecords."""
+    return isinstance(step, ColumnarStep)
+
+
 class ColumnarStep:
     """Fetched records → Batch, as `batch.prepare` makes it (see the module docstring)."""
 

@@ -90,9 +90,7 @@ COORDINATES = {
 def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
     otel = record.otel
     if otel is None:
-        resource = {"service.name": record.service}
-        if record.host:
-            resource["host.name"] = record.host
+        resource = _resource(record.service, record.host)
         severity = int(record.severity)
         severity_text = SEVERITY_TEXT[severity]
         otel = _NO_OTEL_FIELDS
