@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import faust
 
 from pipeline.ingest.batch import Batch, BatchWriter
@@ -11,6 +13,7 @@ from pipeline.ingest.ingestor import Ingestor
 from pipeline.observe.telemetry import IngestCounters
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink
+from pipeline.sink.tables import LOGS_TABLE
 
 
 def build(app: faust.App, settings: Settings, sink: ClickHouseSink) -> IngestConsumer[Batch]:
@@ -21,8 +24,9 @@ def build(app: faust.App, settings: Settings, sink: ClickHouseSink) -> IngestCon
         await deadletters.send(key=key, value=value)
 
     writer = BatchWriter(sink, publish, IngestCounters())
-    # The prepare step LOGWEIR_INGEST_PATH names (columnar or record by record).
-    prepare_batch = prepare_step(settings, Ingestor(settings))
+    # The prepare step LOGWEIR_INGEST_PATH names (columnar or record by record); the columnar
+    # one encodes its rows in the layout the sink inserts them in.
+    prepare_batch = prepare_step(settings, Ingestor(settings), partial(sink.row_layout, LOGS_TABLE))
     return IngestConsumer(
         settings,
         prepare_batch,

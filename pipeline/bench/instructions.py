@@ -12,7 +12,8 @@ reads them as the worker's consumer does for the ingest path (default: the worke
 LOGWEIR_INGEST_PATH): KafkaRecords in C on the columnar path (kafka_records.py), aiokafka's
 ConsumerRecords on the record-by-record one; then `prepare_step`'s step, a sink batch at a
 time, with automatic garbage collection off as in the worker; then the batch's otel_logs
-columns encoded as the sink encodes them (pipeline/sink/native.py). `--compare` measures both
+rows encoded for the insert as the sink encodes them (pipeline/sink/native.py; the columnar
+step encodes its own a part at a time, the sink completes them). `--compare` measures both
 paths and prints each and their ratio (columnar / per-record). The network, the event loop,
 the HTTP insert and ClickHouse are outside it (`make bench` times those). Run the same
 command at two commits to compare them.
@@ -77,10 +78,11 @@ def prepare(events: int, loop: bool, path: str) -> int:
     from pipeline.sink.testing import COLUMN_TYPES
 
     settings = Settings(ingest_path=path)  # type: ignore[arg-type]
-    step = prepare_step(settings, Ingestor(settings))
-    # The sink's insert: otel_logs's columns and the incarnation, types as migrations make them.
+    # The sink's insert: otel_logs's columns and the incarnation, types as migrations make them;
+    # the columnar step encodes its rows in that layout (but the incarnation) as it goes.
     names = (*LOG_COLUMNS, INCARNATION_COLUMN)
     layout = NativeLayout(names, [COLUMN_TYPES[name] for name in names])
+    step = prepare_step(settings, Ingestor(settings), lambda: layout.leading)
     size = settings.sink_batch_messages
     data = fetches(build("single", events).messages, size)
     # The consumer's reading for the path, made as aiokafka's fetcher makes it (with
@@ -100,8 +102,11 @@ def prepare(events: int, loop: bool, path: str) -> int:
                 tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED
             )
             made = step(list(records)).log_rows
-            columns = [*made.columns(), [0] * len(made)]
-            if layout.block(columns, len(made)) is None:
+            if made.encoded is not None:  # as the sink's insert completes them
+                body = layout.completed(made.encoded.blocks, 0)
+            else:
+                body = layout.block([*made.columns(), [0] * len(made)], len(made))
+            if body is None:
                 raise SystemExit("the C encoder refused the batch: see pipeline/sink/native.py")
             rows += len(made)
     return rows

@@ -9,10 +9,15 @@ once the stored progress has been checked against the broker (see `progress`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import TYPE_CHECKING
 
 from pipeline.ingest.message import Message
 from schemas.records import SEVERITY_TEXT, DeadLetter, LogColumns, LogRecord, OtelFields
+
+if TYPE_CHECKING:
+    from pipeline.sink.native import Encoded
 
 LOGS_TABLE = "otel_logs"
 DEADLETTER_TABLE = "logs_deadletter"
@@ -213,46 +218,59 @@ class TableRows:
     """A table's rows in the form their maker made them: row tuples (record by record) or
     columns (the columnar step, which makes no row). The sink inserts columns; the rare paths
     that pick rows out (a replay's filter, bisection, a row the server refused) read rows.
-    Each form is made from the other once, when first asked for, by zip (in C)."""
+    Each form is made from the other once, when first asked for, by zip (in C). The columnar
+    step hands over its columns in parts (runs of rows in order, each with columns of its own:
+    joining them would touch every value again) and encoded for the insert (`encoded`, see
+    native.py)."""
 
-    __slots__ = ("_rows", "_columns")
+    __slots__ = ("_rows", "_parts", "encoded")
 
     def __init__(self, rows: list[Row] | None = None) -> None:
         self._rows: list[Row] | None = [] if rows is None else rows
-        self._columns: list[Sequence[object]] | None = None
+        self._parts: list[list[Sequence[object]]] | None = None
+        self.encoded: Encoded | None = None
 
     @classmethod
-    def of_columns(cls, columns: list[Sequence[object]]) -> TableRows:
-        """Rows held as columns of one length each (a row's values at one index)."""
+    def of_columns(
+        cls, *parts: list[Sequence[object]], encoded: Encoded | None = None
+    ) -> TableRows:
+        """Rows held as columns of one length each (a row's values at one index), in one part
+        or several, and `encoded`, when given, the same rows as Native blocks."""
         made = cls()
-        made._rows, made._columns = None, columns
+        made._rows, made._parts, made.encoded = None, list(parts), encoded
         return made
 
     def append(self, row: Row) -> None:
         """One more row (record by record, before any column is read)."""
-        assert self._rows is not None and self._columns is None, "columns were made already"
+        assert self._rows is not None and self._parts is None, "columns were made already"
         self._rows.append(row)
 
     def rows(self) -> list[Row]:
         if self._rows is None:
-            assert self._columns is not None
-            self._rows = list(zip(*self._columns, strict=True))
+            assert self._parts is not None
+            self._rows = [row for part in self._parts for row in zip(*part, strict=True)]
         return self._rows
 
     def columns(self) -> list[Sequence[object]]:
         """One sequence per column; none when there are no rows."""
-        if self._columns is None:
+        if self._parts is None:
             assert self._rows is not None
-            self._columns = list(zip(*self._rows, strict=True))
-        return self._columns
+            self._parts = [list(zip(*self._rows, strict=True))]
+        elif len(self._parts) > 1:
+            self._parts = [[list(chain(*column)) for column in zip(*self._parts, strict=True)]]
+        return self._parts[0] if self._parts else []
 
-    def column(self, index: int) -> Sequence[object]:
-        return self.columns()[index] if len(self) else ()
+    def column(self, index: int) -> Iterable[object]:
+        """One column's values in row order (the parts' in turn, not joined)."""
+        if self._parts is None:
+            return self.columns()[index] if len(self) else ()
+        return chain.from_iterable(part[index] for part in self._parts if part)
 
     def __len__(self) -> int:
         if self._rows is not None:
             return len(self._rows)
-        return len(self._columns[0]) if self._columns else 0
+        assert self._parts is not None
+        return sum(len(part[0]) for part in self._parts if part)
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows())

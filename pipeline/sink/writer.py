@@ -130,6 +130,13 @@ class ClickHouseSink:
             found = self._contexts[table] = (context, NativeLayout.of(context))
         return found
 
+    def row_layout(self, table: str) -> NativeLayout | None:
+        """The layout in which this sink takes `table`'s rows encoded already (`TableRows.encoded`:
+        its columns but the incarnation, which the sink adds); None until its first insert has
+        asked ClickHouse for the column types, or when a type has no C encoding."""
+        found = self._contexts.get(table)
+        return found[1].leading if found is not None and found[1] is not None else None
+
     def forget_progress(self, owned: Iterable[TopicPartition]) -> None:
         """After a rebalance; see `Progress.forget`."""
         self._progress.forget(owned)
@@ -239,12 +246,27 @@ class ClickHouseSink:
             pending.table, pending.spans(), incarnations
         )
         started = time.monotonic()
-        # Column-oriented: each column is encoded (native.py, or clickhouse-connect) without
-        # pivoting rows in Python.
-        columns = [*pending.rows.columns()]
+        # One incarnation nearly always: every partition in its first.
         numbers = {incarnations.get(tp, 0) for tp in pending.spans()}
-        if len(numbers) == 1:  # nearly always: every partition in its first incarnation
-            columns.append([numbers.pop()] * len(pending.rows))
+        encoded, body = pending.rows.encoded, None
+        if encoded and layout and encoded.layout == layout.leading and len(numbers) == 1:
+            body = layout.completed(encoded.blocks, next(iter(numbers)))
+        if body is not None:
+            native.insert_body(client, context, body)
+        else:
+            native.insert(client, context, layout, self._columns(pending, numbers, incarnations))
+        telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
+        return len(pending.rows)
+
+    @staticmethod
+    def _columns(
+        pending: Pending, numbers: set[int], incarnations: dict[TopicPartition, int]
+    ) -> list[Sequence[object]]:
+        """The pending rows' columns and their incarnation. Column-oriented: each column is
+        encoded (native.py, or clickhouse-connect) without pivoting rows in Python."""
+        columns = [*pending.rows.columns()]
+        if len(numbers) == 1:
+            columns.append([next(iter(numbers))] * len(pending.rows))
         else:
             c = COORDINATES[pending.table]
             columns.append(
@@ -253,9 +275,7 @@ class ClickHouseSink:
                     for tp in zip(columns[c.topic], columns[c.partition], strict=True)
                 ]
             )
-        native.insert(client, context, layout, columns)
-        telemetry.rows_inserted(pending.table, len(pending.rows), time.monotonic() - started)
-        return len(pending.rows)
+        return columns
 
     def _original(self, topic: str, partition: int, offset: int, row: Row) -> bytes:
         raw = self._originals(topic, partition, offset)

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
+from typing import Any
 
 import pytest
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import OperationalError
 
+from pipeline.bench.corpus import build
 from pipeline.clickhouse import connect
+from pipeline.ingest.columnar import prepare_step
+from pipeline.ingest.ingestor import Ingestor
 from pipeline.ingest.message import Message
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink, log_row
-from pipeline.sink.tables import TABLE_COLUMNS, TableRows
+from pipeline.sink.tables import LOG_COLUMNS, LOGS_TABLE, TABLE_COLUMNS, TableRows
 from pipeline.sink.testing import COLUMN_TYPES, FakePartitions
 from schemas.records import DeadLetter, LogRecord, Severity
 
@@ -91,3 +98,59 @@ def test_values_at_the_edges_of_each_type_are_stored_as_written(
         "SELECT Raw, RawBytes FROM logs_deadletter", column_formats={"Raw": "bytes"}
     ).result_rows
     assert (raw, raw_bytes) == (letter.raw, len(letter.raw))
+
+
+def test_a_batch_encoded_in_parts_is_stored_once_through_a_lost_acknowledgement(
+    pipeline_settings: Settings, clickhouse
+):
+    """The columnar step encodes a batch a part at a time; the sink sends the blocks as one
+    insert. ClickHouse stores it as the columns say, feeds the views once, and drops the retry
+    of an insert whose acknowledgement was lost (its deduplication token)."""
+    lose = {"otel_logs": 1}  # acknowledgements to lose, by table
+
+    def client() -> Client:
+        real = connect(pipeline_settings, inserts=True)
+        send = real.raw_insert
+
+        def raw_insert(table: str, *args: Any, **kwargs: Any) -> Any:
+            answer = send(table, *args, **kwargs)
+            name = table.strip("`")  # as the insert context quotes it
+            if lose.get(name):
+                lose[name] -= 1
+                raise OperationalError("Error executing HTTP request: connection reset by peer")
+            return answer
+
+        real.raw_insert = raw_insert  # type: ignore[method-assign]
+        return real
+
+    sink = ClickHouseSink(client, pipeline_settings)
+    ingestor = Ingestor(pipeline_settings)
+    step = prepare_step(
+        pipeline_settings, ingestor, partial(sink.row_layout, LOGS_TABLE), part_bytes=16384
+    )
+    records = build("single", 3000).records(TOPIC, int(time.time() * 1000))
+    offsets = FakePartitions({r.offset: r.timestamp for r in records})
+    sink.forget_progress([(TOPIC, 0)])
+    batches = []
+    # The first batch is encoded by the sink (it has not asked for the column types yet); the
+    # second by the step, in parts, and its insert's first acknowledgement is lost.
+    for part in (records[:100], records[100:]):
+        batch = step(part)
+        assert (batch.log_rows.encoded is None) == (not batches)
+        result = asyncio.run(sink.write(batch.log_rows, batch.dead_letters, offsets))
+        assert result.stored == len(batch.log_rows)
+        batches.append(batch)
+    encoded = batches[1].log_rows.encoded
+    assert encoded is not None and len(encoded.blocks) > 10
+    assert lose == {"otel_logs": 0}
+    shown = ("KafkaOffset", "KafkaEventIndex", "Body", "LogAttributes", "Template", "LogFormat")
+    at = [LOG_COLUMNS.index(name) for name in shown]
+    expected = sorted(tuple(row[i] for i in at) for b in batches for row in b.log_rows.rows())
+    stored = clickhouse.query(
+        f"SELECT {', '.join(shown)} FROM otel_logs ORDER BY KafkaOffset, KafkaEventIndex"
+    ).result_rows
+    assert len(stored) == len(expected) == 3000 - sum(len(b.dead_letters) for b in batches)
+    assert stored == expected
+    # A materialized view saw each row once: per-minute counts add up to the rows.
+    [(counted,)] = clickhouse.query("SELECT sum(Count) FROM log_minute_counts").result_rows
+    assert counted == len(expected)

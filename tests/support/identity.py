@@ -32,6 +32,9 @@ NOW_MS = int(time.time() * 1000)
 PAST_MS = 1_704_153_600_000
 
 _PARTITIONS = 4
+# The columnar step takes a batch a part of about this many bytes of messages at a time (a few
+# messages here, ~256 KiB in a worker), so that rows across part boundaries are compared too.
+PART_BYTES = 512
 _SHOWN = 160  # characters of a value's repr in a failure message
 _PARTITION = LOG_COLUMNS.index("KafkaPartition")
 _OFFSET = LOG_COLUMNS.index("KafkaOffset")
@@ -117,7 +120,7 @@ def _compare(
         step = (
             (lambda records, ingestor=ingestor: per_record.prepare(ingestor, records))
             if path == "per_record"
-            else columnar.prepare_step(settings, ingestor)
+            else columnar.prepare_step(settings, ingestor, part_bytes=PART_BYTES)
         )
         # A copy each: a step that reorders or empties the list it is given must not change
         # the other's input.

@@ -506,8 +506,8 @@ def test_generated_access_lines(messages):
 def _tampered(change: Callable[[Batch], None]) -> Callable[..., Callable[..., Batch]]:
     real = columnar.prepare_step
 
-    def prepare_step(settings, ingestor):
-        step = real(settings, ingestor)
+    def prepare_step(settings, ingestor, **options):
+        step = real(settings, ingestor, **options)
 
         def tampered(records):
             batch = step(records)

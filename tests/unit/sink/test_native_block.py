@@ -65,6 +65,53 @@ def test_a_batch_of_otel_logs_columns_is_the_bytes_clickhouse_connect_writes():
     assert read_back(LOG_COLUMNS, columns) == columns
 
 
+INSERTED = (*LOG_COLUMNS, "KafkaIncarnation")
+
+
+def _step_batch(
+    size: int, types: dict[str, str], known: bool = True
+) -> tuple[NativeLayout, TableRows]:
+    """`size` corpus events through the columnar step in parts of ~8 KiB, encoding its rows in
+    the otel_logs insert's layout with these column types (unless `known` is False: the sink
+    has not asked the server yet)."""
+    layout = NativeLayout(INSERTED, [types[name] for name in INSERTED])
+    settings = Settings()
+    step = prepare_step(
+        settings, Ingestor(settings), lambda: layout.leading if known else None, part_bytes=8192
+    )
+    records = build("single", size).records(settings.topic_raw, int(time.time() * 1000))
+    return layout, step(records).log_rows
+
+
+def test_the_columnar_step_encodes_its_parts_as_blocks_the_insert_completes():
+    layout, rows = _step_batch(3000, COLUMN_TYPES)
+    assert rows.encoded is not None and rows.encoded.layout == layout.leading
+    assert len(rows.encoded.blocks) > 10  # ~160 B an event: a part is ~50 of them
+    assert sum(count for _, count in rows.encoded.blocks) == len(rows) == 3000
+    client = FakeClickHouse()
+    body = layout.completed(rows.encoded.blocks, 4)
+    assert body is not None
+    client.raw_insert("otel_logs", INSERTED, body, {}, "Native")
+    [insert] = client.inserts
+    assert [insert.columns[name] for name in LOG_COLUMNS] == [list(c) for c in rows.columns()]
+    assert insert.columns["KafkaIncarnation"] == [4] * 3000
+
+
+def test_a_part_the_encoder_does_not_take_leaves_the_whole_batch_to_the_sink_s_encoding():
+    # Offsets past 255 do not fit a UInt8: the parts after the first fail to encode.
+    layout, rows = _step_batch(600, {**COLUMN_TYPES, "KafkaOffset": "UInt8"})
+    assert rows.encoded is None and len(rows) == 600
+    assert list(rows.column(LOG_COLUMNS.index("KafkaOffset"))) == list(range(600))
+    # Nor when the sink has no layout yet (before its first insert).
+    assert _step_batch(600, COLUMN_TYPES, known=False)[1].encoded is None
+
+
+def test_an_incarnation_the_encoder_does_not_take_leaves_the_blocks_unused():
+    layout, rows = _step_batch(100, COLUMN_TYPES)
+    assert rows.encoded is not None
+    assert layout.completed(rows.encoded.blocks, -1) is None  # a UInt32 column
+
+
 def test_rows_of_the_record_path_are_tuples_and_encode_the_same():
     record = LogRecord(body="é ☃", format="text", timestamp_ns=7, severity=Severity.WARN)
     record.attributes.update({"a": "1", "ü": ""})

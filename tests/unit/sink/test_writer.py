@@ -11,8 +11,9 @@ from pipeline.ingest.message import Message
 from pipeline.observe.metrics import REGISTRY
 from pipeline.settings import Settings
 from pipeline.sink import ClickHouseSink, WriteResult, log_row
-from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS, TableRows
-from pipeline.sink.testing import FakeClickHouse, FakePartitions
+from pipeline.sink.native import Encoded, NativeLayout
+from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS, LOGS_TABLE, TableRows
+from pipeline.sink.testing import COLUMN_TYPES, FakeClickHouse, FakePartitions
 from schemas.records import LogRecord, Severity
 
 TOPIC = "logs.raw"
@@ -27,20 +28,46 @@ def _rows(offsets: range, kafka_ms: int = 1000) -> list[tuple[object, ...]]:
     return rows
 
 
+# The otel_logs insert's layout, as the sink makes it from the server's column types.
+INSERTED = (*LOG_COLUMNS, INCARNATION_COLUMN)
+LAYOUT = NativeLayout(INSERTED, [COLUMN_TYPES[c] for c in INSERTED])
+
+
+def _encoded(rows: list[tuple[object, ...]], size: int = 3) -> TableRows:
+    """`rows` as the columnar step hands them over with an encoding: in parts of `size` rows,
+    each part's columns and its Native block."""
+    parts = [list(zip(*rows[i : i + size], strict=True)) for i in range(0, len(rows), size)]
+    blocks = [(LAYOUT.leading.block(part, len(part[0])), len(part[0])) for part in parts]
+    assert all(block for block, _ in blocks)
+    return TableRows.of_columns(*parts, encoded=Encoded(LAYOUT.leading, blocks))  # type: ignore[arg-type]
+
+
+def _with(row: tuple[object, ...], column: str, value: object) -> tuple[object, ...]:
+    at = LOG_COLUMNS.index(column)
+    return (*row[:at], value, *row[at + 1 :])
+
+
 def _write(
     client: FakeClickHouse, rows, kafka: FakePartitions, as_columns=False, **kw
 ) -> WriteResult:  # type: ignore[no-untyped-def]
-    """`rows` written as the record path hands them over, or as the columnar step does."""
+    """`rows` written as the record path hands them over, or as the columnar step does
+    (`as_columns`: True, or "encoded" for columns in parts with their blocks)."""
     sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
     sink.forget_progress([(TOPIC, 0)])
-    table_rows = (
-        TableRows.of_columns(list(zip(*rows, strict=True))) if as_columns else TableRows(rows)
-    )
+    if as_columns == "encoded":
+        table_rows = _encoded(rows)
+    elif as_columns:
+        table_rows = TableRows.of_columns(list(zip(*rows, strict=True)))
+    else:
+        table_rows = TableRows(rows)
     return asyncio.run(sink.write(table_rows, [], kafka, **kw))
 
 
-# The two forms a batch's rows come in: row tuples (record path), columns (columnar step).
-FORMS = pytest.mark.parametrize("as_columns", [False, True], ids=["rows", "columns"])
+# The forms a batch's rows come in: row tuples (record path), columns (columnar step), and
+# columns in parts encoded already (the columnar step in a worker).
+FORMS = pytest.mark.parametrize(
+    "as_columns", [False, True, "encoded"], ids=["rows", "columns", "encoded"]
+)
 
 
 def _kafka(offsets: range, kafka_ms: int = 1000) -> FakePartitions:
@@ -115,3 +142,53 @@ def test_the_dead_letter_of_a_refused_row_keeps_the_kafka_message_it_came_from()
     )
     assert [d.raw for d in result.rejected] == [b'{"raw": 1}']
     assert client.rows("logs_deadletter", "Raw") == [b'{"raw": 1}']
+
+
+def test_rows_encoded_already_are_inserted_as_their_blocks_completed_with_the_incarnation():
+    client = FakeClickHouse()
+    rows = _rows(range(0, 10))
+    table_rows = _encoded(rows)
+    # Blocks that say otherwise than the columns: the insert must be the blocks.
+    other = _encoded([_with(row, "Body", f"encoded {i}") for i, row in enumerate(rows)])
+    table_rows.encoded = other.encoded
+    sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
+    assert sink.row_layout(LOGS_TABLE) is None  # the column types are not asked yet
+    sink.forget_progress([(TOPIC, 0)])
+    result = asyncio.run(sink.write(table_rows, [], _kafka(range(10))))
+    assert result.stored == 10
+    [insert] = client.inserts
+    assert insert.native and insert.columns["Body"] == [f"encoded {i}" for i in range(10)]
+    assert insert.columns["KafkaOffset"] == list(range(10))
+    assert insert.columns[INCARNATION_COLUMN] == [0] * 10
+    assert sink.row_layout(LOGS_TABLE) == LAYOUT.leading
+
+
+def test_encoded_rows_of_partitions_in_different_incarnations_are_encoded_again():
+    # Partition 0 is stored up to 9 in incarnation 0; its broker restarted (other timestamps
+    # at offsets 0-4): incarnation 1. Partition 1 is new: incarnation 0. One insert, two.
+    client = FakeClickHouse(STORED_UP_TO_9)
+    restarted = _rows(range(0, 5), 9000)
+    fresh = [_with(row, "KafkaPartition", 1) for row in _rows(range(0, 5), 500)]
+    table_rows = _encoded(restarted + fresh)
+    table_rows.encoded = _encoded([_with(r, "Body", "blocks") for r in restarted + fresh]).encoded
+
+    class Partitions(FakePartitions):
+        async def timestamp_at(self, topic: str, partition: int, offset: int) -> int | None:
+            return (9000 if partition == 0 else 500) + offset
+
+    sink = ClickHouseSink(lambda: client, Settings())  # type: ignore[arg-type, return-value]
+    sink.forget_progress([(TOPIC, 0), (TOPIC, 1)])
+    result = asyncio.run(sink.write(table_rows, [], Partitions({o: 0 for o in range(5)})))
+    assert result.stored == 10
+    [insert] = client.inserts
+    assert insert.columns["Body"] == [f"event {o}" for o in range(5)] * 2  # the columns'
+    assert insert.columns[INCARNATION_COLUMN] == [1] * 5 + [0] * 5
+
+
+def test_rows_in_parts_read_as_rows_and_columns_in_order():
+    rows = _rows(range(0, 8))
+    table_rows = _encoded(rows)
+    assert len(table_rows) == 8
+    assert list(table_rows.column(LOG_COLUMNS.index("KafkaOffset"))) == list(range(8))
+    assert table_rows.rows() == rows
+    assert _encoded(rows).columns() == [list(column) for column in zip(*rows, strict=True)]
