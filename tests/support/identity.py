@@ -32,8 +32,9 @@ NOW_MS = int(time.time() * 1000)
 PAST_MS = 1_704_153_600_000
 
 _PARTITIONS = 4
-# The columnar step takes a batch a part of about this many bytes of messages at a time (a few
-# messages here, ~256 KiB in a worker), so that rows across part boundaries are compared too.
+# The columnar step takes a batch a part of about this many bytes of messages at a time (here
+# the fewest messages it puts in a part, 32; ~64 KiB in a worker), so that rows across part
+# boundaries are compared too.
 PART_BYTES = 512
 _SHOWN = 160  # characters of a value's repr in a failure message
 _PARTITION = LOG_COLUMNS.index("KafkaPartition")

@@ -26,6 +26,8 @@ from pipeline.sink.native import NativeLayout
 from pipeline.sink.tables import DEADLETTER_COLUMNS, LOG_COLUMNS, TableRows
 from pipeline.sink.testing import COLUMN_TYPES, FakeClickHouse, FakePartitions
 from schemas.records import LogRecord, Severity
+from tests.support.identity import Message as Sent
+from tests.support.identity import consumer_records
 from tests.support.leaks import LEAK_BYTES, traced_growth
 
 
@@ -95,6 +97,24 @@ def test_the_columnar_step_encodes_its_parts_as_blocks_the_insert_completes():
     [insert] = client.inserts
     assert [insert.columns[name] for name in LOG_COLUMNS] == [list(c) for c in rows.columns()]
     assert insert.columns["KafkaIncarnation"] == [4] * 3000
+
+
+def test_a_part_holds_about_part_bytes_of_messages_and_no_fewer_than_32():
+    layout = NativeLayout(INSERTED, [COLUMN_TYPES[name] for name in INSERTED])
+    settings = Settings()
+    step = prepare_step(settings, Ingestor(settings), lambda: layout.leading, part_bytes=65536)
+    now = int(time.time() * 1000)
+    small = [b"level=info msg=%d" % i + b"x" * 80 for i in range(2000)]  # ~100 B: ~650 a part
+    large = [b"level=info msg=%d " % i + b"x" * 10_000 for i in range(100)]  # 6 would do
+    found = {}
+    for name, values in (("small", small), ("large", large)):
+        records = consumer_records(Sent(value, timestamp_ms=now) for value in values)
+        encoded = step(records).log_rows.encoded
+        assert encoded is not None
+        found[name] = [count for _, count in encoded.blocks]
+    first, *middle, _ = found["small"]
+    assert 600 < first < 700 and middle == [first] * len(middle) and sum(found["small"]) == 2000
+    assert found["large"] == [32, 32, 32, 4]
 
 
 def test_a_part_the_encoder_does_not_take_leaves_the_whole_batch_to_the_sink_s_encoding():
