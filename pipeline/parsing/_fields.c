@@ -18,6 +18,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "_ascii.h"
 #include "_iso.h"
@@ -44,11 +47,42 @@ static int configured(void) {
     return 1;
 }
 
+/* str(x) of a float with at most 15 significant digits in [1e-4, 1e15), without Python's
+   shortest-digits algorithm (dtoa's bignums: ~3,000 instructions a float); NULL (no error)
+   for other floats, which keep str(). For the fewest decimals k with round(|x|·10^k) / 10^k
+   == |x| (both exact in a double, so the division is the correctly rounded value of that
+   decimal, as a parser reads it), the decimal round-trips; at 15 significant digits or fewer
+   no other decimal of as few digits does (DBL_DIG), so it is the shortest one repr finds, and
+   repr writes numbers of this range as digits, a point and at least one decimal. */
+static PyObject *float_text(double x) {
+    static const double scale[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
+    double a = fabs(x);
+    if (!(a >= 1e-4 && a < 1e15)) return NULL;
+    for (int k = 0; k < (int)(sizeof scale / sizeof scale[0]); k++) {
+        double m = nearbyint(a * scale[k]);
+        if (m >= 1e15) return NULL; /* more than 15 significant digits */
+        if (m / scale[k] != a) continue;
+        unsigned long long digits = (unsigned long long)m, unit = 1;
+        for (int i = 0; i < k; i++) unit *= 10;
+        char text[48];
+        int n = k == 0 ? snprintf(text, sizeof text, "%s%llu.0", x < 0 ? "-" : "", digits)
+                       : snprintf(text, sizeof text, "%s%llu.%0*llu", x < 0 ? "-" : "",
+                                  digits / unit, k, digits % unit);
+        return PyUnicode_FromStringAndSize(text, n);
+    }
+    return NULL;
+}
+
 /* fields.text: strings as they are, numbers as written, the rest by the Python function. */
 static PyObject *text_of(PyObject *value) {
     if (value == NULL || value == Py_None) return Py_NewRef(empty);
     if (PyUnicode_CheckExact(value)) return Py_NewRef(value);
-    if (PyLong_CheckExact(value) || PyFloat_CheckExact(value)) return PyObject_Str(value);
+    if (PyFloat_CheckExact(value)) {
+        PyObject *text = float_text(PyFloat_AS_DOUBLE(value));
+        return text != NULL ? text : PyObject_Str(value);
+    }
+    if (PyLong_CheckExact(value)) return PyObject_Str(value);
     if (value == Py_True) return Py_NewRef(true_text);
     if (value == Py_False) return Py_NewRef(false_text);
     return PyObject_CallOneArg(text_fn, value);
@@ -273,6 +307,219 @@ failed:
     return NULL;
 }
 
+/* ---- JSON lines of the common shape, read here into the flat object `flatten(orjson.loads(
+   line))` makes, without orjson's objects (its dicts, nested ones, then flatten's copy: half
+   of a JSON line's time). Read: an ASCII object of objects, keys and strings without escapes
+   or control characters, integers of up to 18 digits, decimals without an exponent of up to
+   17 digits (read by Python's own reader, as orjson reads them: correctly rounded), true,
+   false and null; each object's keys once. Anything else (arrays, escapes, non-ASCII text,
+   empty objects, exponents, repeated keys, invalid JSON) is left to orjson: `json_flat`
+   answers NULL with no error, and the line goes the way it went before. The flat object's
+   order is flatten's: an object's own values in order, then its nested objects, the last
+   one first (tests/unit/parsing/test_compiled_fields.py compares the two over hypothesis-built
+   lines). */
+
+#define JSON_KEYS 64  /* keys of one object this reads; more go to orjson */
+#define JSON_DEPTH 64 /* objects waiting at once */
+#define KEY_CACHE 1024
+#define KEY_CACHED 64 /* longest key kept */
+static PyObject *key_cache[KEY_CACHE];
+
+static int json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The string of an ASCII key, shared by the lines that use it (as orjson's key cache does):
+   its hash is computed once, for the alias lookup, the attributes and the insert. */
+static PyObject *json_key(const char *p, Py_ssize_t n) {
+    if (n > KEY_CACHED) return PyUnicode_FromStringAndSize(p, n);
+    uint32_t h = 2166136261u;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 16777619u;
+    PyObject **slot = &key_cache[h & (KEY_CACHE - 1)];
+    PyObject *key = *slot;
+    if (key != NULL && PyUnicode_GET_LENGTH(key) == n && memcmp(PyUnicode_DATA(key), p, (size_t)n) == 0)
+        return Py_NewRef(key);
+    key = PyUnicode_FromStringAndSize(p, n);
+    if (key != NULL) Py_XSETREF(*slot, Py_NewRef(key));
+    return key;
+}
+
+/* The end of the string starting after its opening quote at `i` (the closing quote's index),
+   or -1 when it holds an escape, a control or non-ASCII character, or does not end. */
+static Py_ssize_t json_string_end(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') return i;
+        if (c == '\\' || c < 0x20 || c >= 0x80) return -1;
+    }
+    return -1;
+}
+
+/* Past the object starting at `i` ('{'), or -1: strings as json_string_end reads them. */
+static Py_ssize_t json_skip_object(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t depth = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '"') {
+            if ((i = json_string_end(s, n, i + 1)) < 0) return -1;
+        } else if (c == '{') {
+            depth++;
+        } else if (c == '}') {
+            if (--depth == 0) return i + 1;
+        } else if (c == '[' || (unsigned char)c >= 0x80) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static Py_ssize_t json_skip_space(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    while (i < n && json_space(s[i])) i++;
+    return i;
+}
+
+/* A number at `i` as orjson reads it, with *end past it; NULL with no error when it is not one
+   this reads. */
+static PyObject *json_number(const char *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *end) {
+    Py_ssize_t start = i, digits = 0;
+    if (i < n && s[i] == '-') i++;
+    if (i < n && s[i] == '0' && i + 1 < n && is_digit(s[i + 1])) return NULL; /* not JSON */
+    while (i < n && is_digit(s[i])) i++, digits++;
+    if (digits == 0) return NULL;
+    int fraction = 0;
+    if (i < n && s[i] == '.') {
+        Py_ssize_t at = ++i;
+        while (i < n && is_digit(s[i])) i++;
+        if (i == at) return NULL;
+        digits += i - at, fraction = 1;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) return NULL;
+    *end = i;
+    if (!fraction) {
+        if (digits > 18) return NULL;
+        long long value = 0;
+        for (Py_ssize_t k = s[start] == '-' ? start + 1 : start; k < i; k++)
+            value = value * 10 + (s[k] - '0');
+        return PyLong_FromLongLong(s[start] == '-' ? -value : value);
+    }
+    if (digits > 17) return NULL;
+    char text[24];
+    memcpy(text, s + start, (size_t)(i - start));
+    text[i - start] = '\0';
+    double value = PyOS_string_to_double(text, NULL, NULL);
+    if (value == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(value);
+}
+
+typedef struct {
+    Py_ssize_t at;  /* where its '{' is */
+    Py_ssize_t end; /* past its '}', as json_skip_object found it */
+    PyObject *name; /* its dotted name (owned) */
+} Waiting;
+
+/* The members of the object at `i` into `flat` under `name` (NULL at the top); its nested
+   objects are added to `waiting`. 1 and *end past it, 0 not one this reads, -1 error. */
+static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *name, PyObject *flat,
+                        Waiting *waiting, Py_ssize_t *count, Py_ssize_t *end) {
+    const char *keys[JSON_KEYS];
+    Py_ssize_t lengths[JSON_KEYS], members = 0;
+    i = json_skip_space(s, n, i + 1);
+    if (i < n && s[i] == '}') {
+        *end = i + 1;
+        return name == NULL; /* {} at the top; a nested {} stays a value: orjson's */
+    }
+    for (;;) {
+        if (i >= n || s[i] != '"' || members == JSON_KEYS) return 0;
+        Py_ssize_t close = json_string_end(s, n, i + 1);
+        if (close < 0) return 0;
+        const char *k = s + i + 1;
+        Py_ssize_t length = close - i - 1;
+        for (Py_ssize_t m = 0; m < members; m++)
+            if (lengths[m] == length && memcmp(keys[m], k, (size_t)length) == 0) return 0;
+        keys[members] = k, lengths[members++] = length;
+        i = json_skip_space(s, n, close + 1);
+        if (i >= n || s[i] != ':') return 0;
+        i = json_skip_space(s, n, i + 1);
+        if (i >= n) return 0;
+        PyObject *value = NULL;
+        char c = s[i];
+        if (c == '"') {
+            Py_ssize_t stop = json_string_end(s, n, i + 1);
+            if (stop < 0) return 0;
+            value = PyUnicode_FromStringAndSize(s + i + 1, stop - i - 1);
+            if (value == NULL) return -1;
+            i = stop + 1;
+        } else if (c == '{') {
+            Py_ssize_t after = json_skip_object(s, n, i);
+            if (after < 0 || *count == JSON_DEPTH) return 0;
+            PyObject *key = json_key(k, length);
+            PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
+            if (name != NULL) Py_XDECREF(key);
+            if (child == NULL) return -1;
+            waiting[(*count)++] = (Waiting){i, after, child};
+            i = after;
+        } else if (c == 't' && n - i >= 4 && memcmp(s + i, "true", 4) == 0) {
+            value = Py_NewRef(Py_True), i += 4;
+        } else if (c == 'f' && n - i >= 5 && memcmp(s + i, "false", 5) == 0) {
+            value = Py_NewRef(Py_False), i += 5;
+        } else if (c == 'n' && n - i >= 4 && memcmp(s + i, "null", 4) == 0) {
+            value = Py_NewRef(Py_None), i += 4;
+        } else if (c == '-' || is_digit(c)) {
+            value = json_number(s, n, i, &i);
+            if (value == NULL) return PyErr_Occurred() ? -1 : 0;
+        } else {
+            return 0;
+        }
+        if (value != NULL) {
+            PyObject *key = json_key(k, length);
+            PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
+            if (name != NULL) Py_XDECREF(key);
+            int failed = child == NULL || PyDict_SetItem(flat, child, value) < 0;
+            Py_XDECREF(child);
+            Py_DECREF(value);
+            if (failed) return -1;
+        }
+        i = json_skip_space(s, n, i);
+        if (i < n && s[i] == ',') {
+            i = json_skip_space(s, n, i + 1);
+            continue;
+        }
+        if (i < n && s[i] == '}') {
+            *end = i + 1;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* flatten(orjson.loads(line)) for a line of the shape above; NULL with no error otherwise. */
+static PyObject *json_flat(PyObject *line) {
+    if (!PyBytes_CheckExact(line)) return NULL;
+    const char *s = PyBytes_AS_STRING(line);
+    Py_ssize_t n = PyBytes_GET_SIZE(line), i = json_skip_space(s, n, 0), end;
+    if (i >= n || s[i] != '{') return NULL;
+    PyObject *flat = PyDict_New();
+    if (flat == NULL) return NULL;
+    Waiting waiting[JSON_DEPTH];
+    Py_ssize_t count = 0;
+    int read = json_members(s, n, i, NULL, flat, waiting, &count, &end);
+    if (read == 1 && json_skip_space(s, n, end) != n) read = 0; /* more after the object */
+    while (read == 1 && count > 0) {
+        Waiting next = waiting[--count];
+        Py_ssize_t stop;
+        read = json_members(s, n, next.at, next.name, flat, waiting, &count, &stop);
+        if (read == 1 && stop != next.end) read = 0;
+        Py_DECREF(next.name);
+    }
+    while (count > 0) Py_DECREF(waiting[--count].name);
+    if (read != 1) Py_CLEAR(flat);
+    return flat;
+}
+
+static PyObject *json_flat_of(PyObject *module, PyObject *line) {
+    (void)module;
+    PyObject *flat = json_flat(line);
+    return flat != NULL || PyErr_Occurred() ? flat : Py_NewRef(Py_None);
+}
+
 static PyObject *to_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (!configured()) return NULL;
     if (nargs != 2 || !PyDict_Check(args[0])) {
@@ -293,6 +540,15 @@ static PyObject *json_group(PyObject *module, PyObject *lines) {
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = PyList_GET_ITEM(lines, i), *parsed;
+        PyObject *flat = json_flat(line);
+        if (flat != NULL) {
+            parsed = fields_of(flat, line);
+            Py_DECREF(flat);
+            if (parsed == NULL) goto failed;
+            PyList_SET_ITEM(out, i, parsed);
+            continue;
+        }
+        if (PyErr_Occurred()) goto failed;
         PyObject *obj = PyObject_CallOneArg(loads, line);
         if (obj == NULL) {
             if (!PyErr_ExceptionMatches(decode_error)) goto failed;
@@ -458,6 +714,8 @@ static PyMethodDef methods[] = {
     {"to_fields", (PyCFunction)(void (*)(void))to_fields, METH_FASTCALL,
      "fields.to_fields(items, line)."},
     {"json_group", json_group, METH_O, "json_object.parse_group(lines)."},
+    {"json_flat", json_flat_of, METH_O,
+     "flatten(orjson.loads(line)) for a line of the shape read in C; None for other lines."},
     {"logfmt_group", logfmt_group, METH_O,
      "logfmt.parse_group(lines) for ASCII lines: (fields, positions of lines not taken)."},
     {NULL, NULL, 0, NULL},

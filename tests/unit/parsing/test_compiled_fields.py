@@ -132,6 +132,54 @@ def test_any_flat_object_gives_the_python_fields(items, line):
     same(fields.to_fields(items, line), fields.compiled.to_fields(items, line))
 
 
+# Floats the C code writes itself (15 significant digits or fewer, 1e-4 to 1e15) and those it
+# leaves to str(): the edges of that range and of 15 digits, halves, sums that do not round-trip.
+FLOATS = [
+    18.4,
+    0.1 + 0.2,
+    1 / 3,
+    2.5,
+    -0.5,
+    100.0,
+    -18.4,
+    0.0,
+    -0.0,
+    1e-4,
+    3e-4,
+    9.999999999999999e-05,
+    0.00010000000000000002,
+    1e15 - 1,
+    999999999999999.9,
+    1e15,
+    1e14 + 0.5,
+    12345678901234.5,
+    123456789012345.6,
+    0.123456789012345,
+    0.1234567890123456,
+    5e-324,
+    1.7976931348623157e308,
+    float("inf"),
+    float("-inf"),
+]
+
+
+def _decimals(digits: int, places: int) -> st.SearchStrategy[float]:
+    return st.integers(-(10**digits), 10**digits).map(lambda n: float(f"{n}e-{places}"))
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False),
+        st.integers(1, 17).flatmap(lambda d: st.integers(0, 20).flatmap(lambda p: _decimals(d, p))),
+        st.sampled_from(FLOATS),
+    )
+)
+def test_any_float_is_written_as_python_writes_it(number):
+    items = {"n": number}
+    assert fields.compiled.to_fields(items, b"{}")[9]["n"] == str(number)
+
+
 def test_more_attributes_than_the_cap_keep_the_first_and_are_flagged():
     items = {f"k{i}": i for i in range(fields.MAX_ATTRIBUTES + 5)} | {"ts": "x", "msg": "m"}
     python, compiled = fields.to_fields(items, b"{}"), fields.compiled.to_fields(items, b"{}")
@@ -170,6 +218,60 @@ def test_any_json_line_gives_the_python_fields(lines):
         reference_group(lines), fields.compiled.json_group(lines), strict=True
     ):
         same(python, compiled)
+
+
+# JSON text as written by hand or by other encoders than json.dumps: any spacing, numbers of
+# every width (and some that are not JSON), literals, nested and repeated keys.
+_space = st.sampled_from(["", " ", "  ", "\t", "\r\n", "\n "])
+_number = st.one_of(
+    st.integers(-(10**19), 10**19).map(str),
+    st.tuples(st.integers(-(10**9), 10**9), st.text("0123456789", min_size=1, max_size=10)).map(
+        lambda p: f"{p[0]}.{p[1]}"
+    ),
+    st.sampled_from(["-0", "-0.0", "0.10", "01", "1.", ".5", "-", "1e5", "1E-2", "2.5e3", "-01"]),
+)
+_scalar = st.one_of(
+    _number,
+    st.sampled_from(["true", "false", "null", "tru", "nul", '"x\\n"', '"é"', "[1]", "{}"]),
+    st.text(
+        st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"\\'), max_size=6
+    ).map(lambda t: f'"{t}"'),
+)
+_json_key = st.sampled_from(["a", "b", "a.b", "msg", "level", "ts", "http", "id", "x y"])
+
+
+def _members(value: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    member = st.tuples(_space, _json_key, _space, _space, value, _space).map(
+        lambda p: f'{p[0]}"{p[1]}"{p[2]}:{p[3]}{p[4]}{p[5]}'
+    )
+    return st.lists(member, min_size=1, max_size=6).map(lambda ms: "{" + ",".join(ms) + "}")
+
+
+_json_text = st.recursive(_scalar, _members, max_leaves=12).filter(lambda t: t.startswith("{"))
+
+
+@hypothesis_settings(max_examples=1500, deadline=None)
+@given(_json_text, _space, _space)
+def test_json_text_of_any_spacing_and_numbers_reads_as_orjson_and_flatten_read_it(
+    text, left, right
+):
+    line = f"{left}{text}{right}".encode()
+    flat = fields.compiled.json_flat(line)
+    (python,) = reference_group([line])
+    same(python, fields.compiled.json_group([line])[0])
+    if flat is not None:  # read in C: what orjson and flatten make, in order and by type
+        expected = json_object.flatten(orjson.loads(line))
+        assert list(flat.items()) == list(expected.items())
+        assert [type(v) for v in flat.values()] == [type(v) for v in expected.values()]
+
+
+def test_the_common_json_lines_are_read_in_c():
+    lines = [m for _, m in corpus.build("single", 2000).messages if m.startswith(b"{")]
+    lines += [b' { "a" : 1 , "b" : { "c" : -0.50, "d": {"e": true} }, "f": null } ']
+    for line in lines:
+        assert fields.compiled.json_flat(line) == json_object.flatten(orjson.loads(line)), line
+    for line in (b'{"a":{}}', b'{"a":1,"a":2}', b'{"a":1e5}', b'{"a":[1]}', b'{"a":"\\n"}'):
+        assert fields.compiled.json_flat(line) is None, line  # left to orjson
 
 
 def test_nested_objects_flatten_in_the_python_order():
