@@ -47,6 +47,13 @@ static int configured(void) {
     return 1;
 }
 
+/* A str of ASCII bytes, without the UTF-8 decoder's checks. */
+static PyObject *ascii_text(const char *p, Py_ssize_t n) {
+    PyObject *text = PyUnicode_New(n, 127);
+    if (text != NULL) memcpy(PyUnicode_DATA(text), p, (size_t)n);
+    return text;
+}
+
 /* str(x) of a float with at most 15 significant digits in [1e-4, 1e15), without Python's
    shortest-digits algorithm (dtoa's bignums: ~3,000 instructions a float); NULL (no error)
    for other floats, which keep str(). For the fewest decimals k with round(|x|·10^k) / 10^k
@@ -63,13 +70,20 @@ static PyObject *float_text(double x) {
         double m = nearbyint(a * scale[k]);
         if (m >= 1e15) return NULL; /* more than 15 significant digits */
         if (m / scale[k] != a) continue;
-        unsigned long long digits = (unsigned long long)m, unit = 1;
-        for (int i = 0; i < k; i++) unit *= 10;
-        char text[48];
-        int n = k == 0 ? snprintf(text, sizeof text, "%s%llu.0", x < 0 ? "-" : "", digits)
-                       : snprintf(text, sizeof text, "%s%llu.%0*llu", x < 0 ? "-" : "",
-                                  digits / unit, k, digits % unit);
-        return PyUnicode_FromStringAndSize(text, n);
+        /* The digits from the last, the point after k of them (and "0" before it if none
+           are left), at least one decimal. */
+        unsigned long long digits = (unsigned long long)m;
+        char text[48], *at = text + sizeof text;
+        int written = 0;
+        if (k == 0) *--at = '0', *--at = '.';
+        do {
+            *--at = (char)('0' + digits % 10);
+            digits /= 10;
+            if (++written == k) *--at = '.';
+        } while (digits > 0 || written < k);
+        if (written == k) *--at = '0';
+        if (x < 0) *--at = '-';
+        return ascii_text(at, text + sizeof text - at);
     }
     return NULL;
 }
@@ -330,27 +344,25 @@ static int json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c =
 /* The string of an ASCII key, shared by the lines that use it (as orjson's key cache does):
    its hash is computed once, for the alias lookup, the attributes and the insert. */
 static PyObject *json_key(const char *p, Py_ssize_t n) {
-    if (n > KEY_CACHED) return PyUnicode_FromStringAndSize(p, n);
+    if (n > KEY_CACHED) return ascii_text(p, n);
     uint32_t h = 2166136261u;
     for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 16777619u;
     PyObject **slot = &key_cache[h & (KEY_CACHE - 1)];
     PyObject *key = *slot;
     if (key != NULL && PyUnicode_GET_LENGTH(key) == n && memcmp(PyUnicode_DATA(key), p, (size_t)n) == 0)
         return Py_NewRef(key);
-    key = PyUnicode_FromStringAndSize(p, n);
+    key = ascii_text(p, n);
     if (key != NULL) Py_XSETREF(*slot, Py_NewRef(key));
     return key;
 }
 
 /* The end of the string starting after its opening quote at `i` (the closing quote's index),
    or -1 when it holds an escape, a control or non-ASCII character, or does not end. */
+static unsigned char string_stop[256]; /* 1: the closing quote; 2: not read here */
+
 static Py_ssize_t json_string_end(const char *s, Py_ssize_t n, Py_ssize_t i) {
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"') return i;
-        if (c == '\\' || c < 0x20 || c >= 0x80) return -1;
-    }
-    return -1;
+    while (i < n && string_stop[(unsigned char)s[i]] == 0) i++;
+    return i < n && s[i] == '"' ? i : -1;
 }
 
 /* Past the object starting at `i` ('{'), or -1: strings as json_string_end reads them. */
@@ -444,7 +456,7 @@ static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *nam
         if (c == '"') {
             Py_ssize_t stop = json_string_end(s, n, i + 1);
             if (stop < 0) return 0;
-            value = PyUnicode_FromStringAndSize(s + i + 1, stop - i - 1);
+            value = ascii_text(s + i + 1, stop - i - 1);
             if (value == NULL) return -1;
             i = stop + 1;
         } else if (c == '{') {
@@ -724,6 +736,8 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_fields", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__fields(void) {
+    for (int c = 0; c < 256; c++)
+        string_stop[c] = c == '"' ? 1 : (c == '\\' || c < 0x20 || c >= 0x80) ? 2 : 0;
     dotted = PyDict_New();
     if (dotted == NULL) return NULL;
     empty = PyUnicode_InternFromString("");
