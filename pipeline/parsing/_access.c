@@ -171,7 +171,7 @@ static int match_line(const char *t, Py_ssize_t n, Groups *g) {
     return tail(t, n, i, &g->duration, &g->extra) == 0;
 }
 
-static PyObject *text(Span s) { return PyUnicode_FromStringAndSize(s.s, s.n); }
+static PyObject *text(Span s) { return ascii_text(s.s, s.n); }
 
 static int is(Span s, const char *word) {
     return s.s != NULL && (size_t)s.n == strlen(word) && memcmp(s.s, word, s.n) == 0;
@@ -191,7 +191,7 @@ static PyObject *unescaped(Span s) {
             i++;
         buffer[k++] = s.s[i];
     }
-    PyObject *out = PyUnicode_FromStringAndSize(buffer, k);
+    PyObject *out = ascii_text(buffer, k);
     PyMem_Free(buffer);
     return out;
 }
@@ -329,7 +329,7 @@ static PyObject *fields_of(PyObject *line) {
     PyObject *flags = PyList_New(0);
     if (flags == NULL)
         goto failed;
-    body = PyUnicode_DecodeASCII(t, n, NULL);
+    body = ascii_text(t, n);
     if (body == NULL) {
         Py_DECREF(flags);
         goto failed;

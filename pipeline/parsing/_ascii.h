@@ -4,12 +4,21 @@
 #define LOGWEIR_PARSING_ASCII_H
 
 #include <Python.h>
+#include <string.h>
 
 static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* \s under re.ASCII */
 static inline int is_re_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A str of bytes known to be ASCII (of a line one_ascii_line took), without the decoder's
+   checks. */
+static inline PyObject *ascii_text(const char *p, Py_ssize_t n) {
+    PyObject *text = PyUnicode_New(n, 127);
+    if (text != NULL) memcpy(PyUnicode_DATA(text), p, (size_t)n);
+    return text;
 }
 
 /* A line the C forms take: bytes, ASCII, and no line break (before which a regex's `$` also

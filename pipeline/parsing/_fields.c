@@ -47,13 +47,6 @@ static int configured(void) {
     return 1;
 }
 
-/* A str of ASCII bytes, without the UTF-8 decoder's checks. */
-static PyObject *ascii_text(const char *p, Py_ssize_t n) {
-    PyObject *text = PyUnicode_New(n, 127);
-    if (text != NULL) memcpy(PyUnicode_DATA(text), p, (size_t)n);
-    return text;
-}
-
 /* str(x) of a float with at most 15 significant digits in [1e-4, 1e15), without Python's
    shortest-digits algorithm (dtoa's bignums: ~3,000 instructions a float); NULL (no error)
    for other floats, which keep str(). For the fewest decimals k with round(|x|·10^k) / 10^k
@@ -595,7 +588,7 @@ static int start_rest(char c) { /* [\w.@/-] */
 
 /* The quoted value's text, escapes resolved as logfmt._unescape does. */
 static PyObject *unescaped(const char *s, Py_ssize_t n) {
-    if (memchr(s, '\\', n) == NULL) return PyUnicode_FromStringAndSize(s, n);
+    if (memchr(s, '\\', n) == NULL) return ascii_text(s, n);
     char *buffer = PyMem_Malloc(n);
     if (buffer == NULL) return PyErr_NoMemory();
     Py_ssize_t k = 0;
@@ -607,7 +600,7 @@ static PyObject *unescaped(const char *s, Py_ssize_t n) {
         }
         buffer[k++] = c;
     }
-    PyObject *out = PyUnicode_FromStringAndSize(buffer, k);
+    PyObject *out = ascii_text(buffer, k);
     PyMem_Free(buffer);
     return out;
 }
@@ -630,7 +623,7 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
         Py_ssize_t k = i;
         while (k < n && !is_re_space(t[k]) && t[k] != '=' && t[k] != '"') k++;
         if (k == i) goto refused; /* `=…` or `"…`: junk */
-        PyObject *key = PyUnicode_FromStringAndSize(t + i, k - i), *value;
+        PyObject *key = ascii_text(t + i, k - i), *value;
         if (key == NULL) goto failed;
         if (k < n && t[k] == '=') {
             Py_ssize_t v = k + 1, j;
@@ -647,7 +640,7 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
                 i = j + 1;
             } else {
                 for (j = v; j < n && !is_re_space(t[j]) && t[j] != '"'; j++);
-                value = PyUnicode_FromStringAndSize(t + v, j - v);
+                value = ascii_text(t + v, j - v);
                 i = j;
             }
         } else {

@@ -31,17 +31,13 @@ static PyObject *level_then_dash(const char *t, Py_ssize_t n, PyObject **severit
     const char *space = memchr(t, ' ', (size_t)n);
     Py_ssize_t k = space == NULL ? n : space - t;
     if (k == 0 || k + 3 > n || memcmp(t + k, " - ", 3) != 0) Py_RETURN_NONE;
-    PyObject *word = PyUnicode_DecodeASCII(t, k, NULL);
+    PyObject *word = ascii_text(t, k);
     if (word == NULL) return NULL;
     *severity = PyDict_GetItemWithError(levels, word);
     if (*severity != NULL) return word;
     Py_DECREF(word);
     if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
-}
-
-static PyObject *ascii_text(const char *s, Py_ssize_t n) {
-    return n ? PyUnicode_DecodeASCII(s, n, NULL) : Py_NewRef(empty);
 }
 
 /* pylogging.parse of an ASCII line of one line, when it is the dash layout; else None. */
