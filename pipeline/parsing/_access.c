@@ -171,7 +171,13 @@ static int match_line(const char *t, Py_ssize_t n, Groups *g) {
     return tail(t, n, i, &g->duration, &g->extra) == 0;
 }
 
-static PyObject *text(Span s) { return ascii_text(s.s, s.n); }
+/* Short fields (a method, a protocol, "-") shared by the lines that repeat them. */
+#define SHARED_FIELD 16
+static PyObject *shared_fields[TEXT_CACHE];
+
+static PyObject *text(Span s) {
+    return s.n <= SHARED_FIELD ? cached_ascii_text(shared_fields, s.s, s.n) : ascii_text(s.s, s.n);
+}
 
 static int is(Span s, const char *word) {
     return s.s != NULL && (size_t)s.n == strlen(word) && memcmp(s.s, word, s.n) == 0;

@@ -328,25 +328,15 @@ failed:
 
 #define JSON_KEYS 64  /* keys of one object this reads; more go to orjson */
 #define JSON_DEPTH 64 /* objects waiting at once */
-#define KEY_CACHE 1024
-#define KEY_CACHED 64 /* longest key kept */
-static PyObject *key_cache[KEY_CACHE];
+#define KEY_CACHED 64  /* longest key kept */
+#define VALUE_CACHED 16 /* longest string value kept */
+static PyObject *key_cache[TEXT_CACHE], *value_cache[TEXT_CACHE];
 
 static int json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/* The string of an ASCII key, shared by the lines that use it (as orjson's key cache does):
-   its hash is computed once, for the alias lookup, the attributes and the insert. */
-static PyObject *json_key(const char *p, Py_ssize_t n) {
-    if (n > KEY_CACHED) return ascii_text(p, n);
-    uint32_t h = 2166136261u;
-    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 16777619u;
-    PyObject **slot = &key_cache[h & (KEY_CACHE - 1)];
-    PyObject *key = *slot;
-    if (key != NULL && PyUnicode_GET_LENGTH(key) == n && memcmp(PyUnicode_DATA(key), p, (size_t)n) == 0)
-        return Py_NewRef(key);
-    key = ascii_text(p, n);
-    if (key != NULL) Py_XSETREF(*slot, Py_NewRef(key));
-    return key;
+/* A key's str (JSON's or logfmt's), shared by the lines that use it, as orjson shares keys. */
+static PyObject *shared_key(const char *p, Py_ssize_t n) {
+    return n <= KEY_CACHED ? cached_ascii_text(key_cache, p, n) : ascii_text(p, n);
 }
 
 /* The end of the string starting after its opening quote at `i` (the closing quote's index),
@@ -449,13 +439,15 @@ static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *nam
         if (c == '"') {
             Py_ssize_t stop = json_string_end(s, n, i + 1);
             if (stop < 0) return 0;
-            value = ascii_text(s + i + 1, stop - i - 1);
+            Py_ssize_t size = stop - i - 1;
+            value = size <= VALUE_CACHED ? cached_ascii_text(value_cache, s + i + 1, size)
+                                         : ascii_text(s + i + 1, size);
             if (value == NULL) return -1;
             i = stop + 1;
         } else if (c == '{') {
             Py_ssize_t after = json_skip_object(s, n, i);
             if (after < 0 || *count == JSON_DEPTH) return 0;
-            PyObject *key = json_key(k, length);
+            PyObject *key = shared_key(k, length);
             PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
             if (name != NULL) Py_XDECREF(key);
             if (child == NULL) return -1;
@@ -474,7 +466,7 @@ static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *nam
             return 0;
         }
         if (value != NULL) {
-            PyObject *key = json_key(k, length);
+            PyObject *key = shared_key(k, length);
             PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
             if (name != NULL) Py_XDECREF(key);
             int failed = child == NULL || PyDict_SetItem(flat, child, value) < 0;
@@ -623,7 +615,7 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
         Py_ssize_t k = i;
         while (k < n && !is_re_space(t[k]) && t[k] != '=' && t[k] != '"') k++;
         if (k == i) goto refused; /* `=…` or `"…`: junk */
-        PyObject *key = ascii_text(t + i, k - i), *value;
+        PyObject *key = shared_key(t + i, k - i), *value;
         if (key == NULL) goto failed;
         if (k < n && t[k] == '=') {
             Py_ssize_t v = k + 1, j;
@@ -640,7 +632,8 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
                 i = j + 1;
             } else {
                 for (j = v; j < n && !is_re_space(t[j]) && t[j] != '"'; j++);
-                value = ascii_text(t + v, j - v);
+                value = j - v <= VALUE_CACHED ? cached_ascii_text(value_cache, t + v, j - v)
+                                              : ascii_text(t + v, j - v);
                 i = j;
             }
         } else {

@@ -274,6 +274,24 @@ def test_the_common_json_lines_are_read_in_c():
         assert fields.compiled.json_flat(line) is None, line  # left to orjson
 
 
+def test_lines_share_their_keys_and_short_values_and_not_long_ones():
+    long = "x" * 40
+    json_rows = fields.compiled.json_group(
+        [b'{"service":"api","u":"%s","n":{"k":"GET"}}' % long.encode()] * 2
+    )
+    logfmt_rows, _ = fields.compiled.logfmt_group([b"level=info svc=api u=%s" % long.encode()] * 2)
+    for first, second in (json_rows, logfmt_rows):
+        assert first == second
+        assert [k for k in first[9]] == [k for k in second[9]]
+        for key in first[9]:
+            assert [k for k in second[9] if k == key][0] is key  # one str per key
+    assert json_rows[0][3] is json_rows[1][3] == "api"  # the service, a short value
+    assert json_rows[0][9]["n.k"] is json_rows[1][9]["n.k"] == "GET"
+    assert logfmt_rows[0][9]["svc"] is logfmt_rows[1][9]["svc"] == "api"
+    assert json_rows[0][9]["u"] is not json_rows[1][9]["u"]  # long values are made per line
+    assert logfmt_rows[0][9]["u"] is not logfmt_rows[1][9]["u"]
+
+
 def test_nested_objects_flatten_in_the_python_order():
     line = b'{"a":{"b":{"c":1},"d":2},"e":{"f":3},"g":4,"a.d":5,"msg":{"text":"m"}}'
     (python,) = reference_group([line])
