@@ -172,11 +172,10 @@ static int match_line(const char *t, Py_ssize_t n, Groups *g) {
 }
 
 /* Short fields (a method, a protocol, "-") shared by the lines that repeat them. */
-#define SHARED_FIELD 16
 static PyObject *shared_fields[TEXT_CACHE];
 
 static PyObject *text(Span s) {
-    return s.n <= SHARED_FIELD ? cached_ascii_text(shared_fields, s.s, s.n) : ascii_text(s.s, s.n);
+    return cached_ascii_text(shared_fields, SHARED_VALUE_BYTES, s.s, s.n);
 }
 
 static int is(Span s, const char *word) {

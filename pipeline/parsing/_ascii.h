@@ -23,11 +23,15 @@ static inline PyObject *ascii_text(const char *p, Py_ssize_t n) {
 }
 
 /* `ascii_text` through a cache of the last string made for each of TEXT_CACHE hashes of the
-   bytes: the lines of a batch that repeat a key or a short value (a service, a host, a level,
-   a method) share one object, hashed once for every dictionary it meets (aliases, attributes,
-   the insert's dictionary of values), and one object fewer is made and freed a row. */
+   bytes, for strings of `longest` bytes or fewer (longer ones are made anew): the lines of a
+   batch that repeat a key or a short value (a service, a host, a level, a method) share one
+   object, hashed once for every dictionary it meets (aliases, attributes, the insert's
+   dictionary of values), and one object fewer is made and freed a row. */
 #define TEXT_CACHE 1024
-static inline PyObject *cached_ascii_text(PyObject **cache, const char *p, Py_ssize_t n) {
+#define SHARED_VALUE_BYTES 16 /* the longest value kept: keys are kept up to a longer bound */
+static inline PyObject *cached_ascii_text(PyObject **cache, Py_ssize_t longest, const char *p,
+                                          Py_ssize_t n) {
+    if (n > longest) return ascii_text(p, n);
     uint32_t h = 2166136261u;
     for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 16777619u;
     PyObject **slot = &cache[h & (TEXT_CACHE - 1)];

@@ -328,15 +328,28 @@ failed:
 
 #define JSON_KEYS 64  /* keys of one object this reads; more go to orjson */
 #define JSON_DEPTH 64 /* objects waiting at once */
-#define KEY_CACHED 64  /* longest key kept */
-#define VALUE_CACHED 16 /* longest string value kept */
+#define KEY_CACHED 64 /* longest key kept */
 static PyObject *key_cache[TEXT_CACHE], *value_cache[TEXT_CACHE];
 
 static int json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/* A key's str (JSON's or logfmt's), shared by the lines that use it, as orjson shares keys. */
+/* A key's and a string value's str (JSON's or logfmt's), shared by the lines that repeat
+   them (orjson shares keys the same way). */
 static PyObject *shared_key(const char *p, Py_ssize_t n) {
-    return n <= KEY_CACHED ? cached_ascii_text(key_cache, p, n) : ascii_text(p, n);
+    return cached_ascii_text(key_cache, KEY_CACHED, p, n);
+}
+
+static PyObject *shared_value(const char *p, Py_ssize_t n) {
+    return cached_ascii_text(value_cache, SHARED_VALUE_BYTES, p, n);
+}
+
+/* A member's name in the flat object: its key, or `parent.key` under a nested object. */
+static PyObject *member_name(PyObject *parent, const char *key, Py_ssize_t n) {
+    PyObject *text = shared_key(key, n);
+    if (text == NULL || parent == NULL) return text;
+    PyObject *name = dotted_name(parent, text);
+    Py_DECREF(text);
+    return name;
 }
 
 /* The end of the string starting after its opening quote at `i` (the closing quote's index),
@@ -439,17 +452,12 @@ static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *nam
         if (c == '"') {
             Py_ssize_t stop = json_string_end(s, n, i + 1);
             if (stop < 0) return 0;
-            Py_ssize_t size = stop - i - 1;
-            value = size <= VALUE_CACHED ? cached_ascii_text(value_cache, s + i + 1, size)
-                                         : ascii_text(s + i + 1, size);
-            if (value == NULL) return -1;
+            if ((value = shared_value(s + i + 1, stop - i - 1)) == NULL) return -1;
             i = stop + 1;
         } else if (c == '{') {
             Py_ssize_t after = json_skip_object(s, n, i);
             if (after < 0 || *count == JSON_DEPTH) return 0;
-            PyObject *key = shared_key(k, length);
-            PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
-            if (name != NULL) Py_XDECREF(key);
+            PyObject *child = member_name(name, k, length);
             if (child == NULL) return -1;
             waiting[(*count)++] = (Waiting){i, after, child};
             i = after;
@@ -466,9 +474,7 @@ static int json_members(const char *s, Py_ssize_t n, Py_ssize_t i, PyObject *nam
             return 0;
         }
         if (value != NULL) {
-            PyObject *key = shared_key(k, length);
-            PyObject *child = key == NULL || name == NULL ? key : dotted_name(name, key);
-            if (name != NULL) Py_XDECREF(key);
+            PyObject *child = member_name(name, k, length);
             int failed = child == NULL || PyDict_SetItem(flat, child, value) < 0;
             Py_XDECREF(child);
             Py_DECREF(value);
@@ -632,8 +638,7 @@ static PyObject *logfmt_items(const char *t, Py_ssize_t n) {
                 i = j + 1;
             } else {
                 for (j = v; j < n && !is_re_space(t[j]) && t[j] != '"'; j++);
-                value = j - v <= VALUE_CACHED ? cached_ascii_text(value_cache, t + v, j - v)
-                                              : ascii_text(t + v, j - v);
+                value = shared_value(t + v, j - v);
                 i = j;
             }
         } else {
