@@ -81,6 +81,11 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
             f"single, {path} ingest path: events/s, worker CPU s per million",
             f"{d['events_per_s']:,}, {d['cpu_s_per_million']} s",
         )
+    if pairs := r.get("cpu_s_per_million_by_path_pairs"):
+        table.add_row(
+            "single, worker CPU s per million in each pair of drains: columnar / per record",
+            ", ".join(f"{p['columnar']} / {p['per_record']}" for p in pairs),
+        )
     table.add_row(
         "single: consume-only ceiling (msgs/s)", f"{r['single_consume_only_msgs_per_s']:,}"
     )

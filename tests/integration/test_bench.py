@@ -30,7 +30,14 @@ def test_small_benchmark_reports_every_figure(stack):
         assert path["events_per_s"] > 0
         assert path["cpu_s_per_million"] > 0
         assert path["worker_cores"] > 0
-    assert results["ratios"]["columnar_vs_per_record_cpu_per_event"] > 0
+    pairs = results["cpu_s_per_million_by_path_pairs"]
+    assert len(pairs) == bench.CPU_PAIRS and pairs[0] == {
+        path: d["cpu_s_per_million"] for path, d in by_path.items()
+    }
+    ratios = sorted(p["columnar"] / p["per_record"] for p in pairs)
+    assert results["ratios"]["columnar_vs_per_record_cpu_per_event"] == pytest.approx(
+        ratios[len(ratios) // 2], abs=0.01
+    )
     assert results["single_consume_only_msgs_per_s"] > 0
     assert results["insert_only_rows_per_s"] > 0
     intake = results["intake"]
