@@ -567,7 +567,80 @@ error:
     return NULL;
 }
 
+/* ---- census(records): (messages per topic, bytes of their values) ----
+
+   What the step and the consumer count of a batch's records, in one pass: a Python pass over
+   the records for each (a topic Counter per part of the batch, the consumer's bytes) was 4%
+   of a drain. A batch's records come a partition at a time, so the topics come in runs. */
+
+static PyObject *census(PyObject *self, PyObject *records) {
+    if (!PyList_Check(records)) {
+        PyErr_SetString(PyExc_TypeError, "census(records: list)");
+        return NULL;
+    }
+    PyObject *counts = PyDict_New();
+    PyObject *run_topic = NULL;
+    Py_ssize_t run = 0, bytes = 0;
+    if (counts == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i <= PyList_GET_SIZE(records); i++) {
+        PyObject *record = i < PyList_GET_SIZE(records) ? PyList_GET_ITEM(records, i) : NULL;
+        PyObject *topic = NULL;
+        if (record != NULL) {
+            topic = FIELD(record, topic, s_topic);
+            if (topic == NULL)
+                goto error;
+            PyObject *value = FIELD(record, value, s_value);
+            if (value == NULL) {
+                Py_DECREF(topic);
+                goto error;
+            }
+            if (PyBytes_Check(value))
+                bytes += PyBytes_GET_SIZE(value);
+            else if (value != Py_None && PyObject_CheckBuffer(value)) {
+                Py_ssize_t size = PyObject_Length(value);
+                if (size < 0) {
+                    Py_DECREF(value);
+                    Py_DECREF(topic);
+                    goto error;
+                }
+                bytes += size;
+            }
+            Py_DECREF(value);
+            if (topic == run_topic) {
+                run++;
+                Py_DECREF(topic);
+                continue;
+            }
+        }
+        if (run_topic != NULL) { /* the end of a run: add it to its topic's count */
+            PyObject *had = PyDict_GetItemWithError(counts, run_topic);
+            Py_ssize_t before = had == NULL ? 0 : PyLong_AsSsize_t(had);
+            PyObject *total = (had == NULL && PyErr_Occurred()) || before == -1
+                                  ? NULL
+                                  : PyLong_FromSsize_t(before + run);
+            if (total == NULL || PyDict_SetItem(counts, run_topic, total) < 0) {
+                Py_XDECREF(total);
+                Py_XDECREF(topic);
+                goto error;
+            }
+            Py_DECREF(total);
+        }
+        Py_XSETREF(run_topic, topic);
+        run = 1;
+    }
+    Py_XDECREF(run_topic);
+    return Py_BuildValue("(Nn)", counts, bytes);
+error:
+    Py_XDECREF(run_topic);
+    Py_DECREF(counts);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"census", census, METH_O,
+     "The records' messages per topic and the bytes of their values (a bytes-like value's "
+     "length; None counts nothing)."},
     {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
      "Rows of the group form's fields and the group's tail; the positions of other lines."},
     {"transpose", (PyCFunction)(void (*)(void))transpose, METH_FASTCALL,

@@ -35,13 +35,12 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from operator import attrgetter
 from typing import NamedTuple, get_args
 
 from pipeline import parsing
 from pipeline.enrich.registry import ColumnEnricher
 from pipeline.errors import first_line
-from pipeline.ingest._scan import fill, group, scan, transpose
+from pipeline.ingest._scan import census, fill, group, scan, transpose
 from pipeline.ingest.batch import Batch, prepare
 from pipeline.ingest.consumer import FetchedRecord
 from pipeline.ingest.ingestor import Ingestor, is_utf8
@@ -56,8 +55,6 @@ log = logging.getLogger(__name__)
 
 PrepareStep = Callable[[list[FetchedRecord]], Batch]
 
-_topic_of = attrgetter("topic")
-_value_of = attrgetter("value")
 
 # A batch is prepared and encoded a part of about this many bytes of messages at a time (~400
 # events of the benchmark corpus), so that each pass over a part's columns finds them in the
@@ -197,7 +194,11 @@ class ColumnarStep:
         layout = self.encoding()
         blocks: list[tuple[bytes, int]] | None = [] if layout is not None else None
         parts: list[list[Sequence[object]]] = []
-        for part in self._parts(records):
+        messages, size = census(records)
+        batch.tally.messages.update(messages)
+        # A message as one event; a message framing more adds them in _take.
+        batch.tally.events.update(messages)
+        for part in self._parts(records, size):
             rows = self._part(part, batch)
             parts.append(columns := rows.columns())
             # Encoded now, while the part's values are in the CPU cache (the insert takes the
@@ -212,13 +213,11 @@ class ColumnarStep:
         batch.log_rows = TableRows.of_columns(*parts, encoded=encoded)
         return batch
 
-    def _parts(self, records: list[FetchedRecord]) -> list[list[FetchedRecord]]:
-        """The batch in runs of about `part_bytes` of message values (as a sample of them
-        says: summing them all was 2% of a worker's time), of `_PART_MIN_MESSAGES` or more."""
+    def _parts(self, records: list[FetchedRecord], size: int) -> list[list[FetchedRecord]]:
+        """The batch (`size` bytes of message values) in runs of about `part_bytes` of them,
+        of `_PART_MIN_MESSAGES` or more."""
         count = len(records)
-        sample = records[:: max(1, count // 64)]
-        size = sum(map(len, filter(None, map(_value_of, sample))))
-        per_part = max(_PART_MIN_MESSAGES, len(sample) * self.part_bytes // max(1, size))
+        per_part = max(_PART_MIN_MESSAGES, count * self.part_bytes // max(1, size))
         if per_part >= count:
             return [records] if records else []
         return [records[i : i + per_part] for i in range(0, count, per_part)]
@@ -237,10 +236,6 @@ class ColumnarStep:
         )
         found = _Scanned.empty(len(forms))
         letters: list[tuple[int, int, DeadLetter]] = []  # (message position, index, letter)
-        # A message as one event; a message framing more adds them in _take.
-        messages = Counter(map(_topic_of, records))
-        tally.messages.update(messages)
-        tally.events.update(messages)
         position = scan(records, 0, config, found)
         while position < len(records):  # at a message that is not the usual one
             self._take(records, position, found, letters, tally.events)

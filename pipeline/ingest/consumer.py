@@ -23,7 +23,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -33,7 +32,7 @@ from mode import Service
 
 from pipeline.errors import first_line
 from pipeline.ingest import kafka_records
-from pipeline.ingest._scan import KafkaRecord
+from pipeline.ingest._scan import KafkaRecord, census
 from pipeline.ingest.assignment import AssignmentWatch
 from pipeline.ingest.partitions import BrokerPartitions
 from pipeline.kafka_auth import client_options
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_value_of = attrgetter("value")
 
 # How often a commit that has not returned looks whether its partitions still exist.
 _COMMIT_CHECK_SECONDS = 0.5
@@ -279,8 +277,7 @@ class IngestConsumer(Service, Generic[T]):  # type: ignore[misc]
                         continue
                 batch.extend(records)
                 ends[tp] = records[-1].offset + 1
-                # (builtins over the records: the generator it replaces was 1.4% of a drain)
-                batch_bytes += sum(map(len, filter(None, map(_value_of, records))))
+                batch_bytes += census(records)[1]  # (in C: a pass in Python was 1.7% of a drain)
             if batch and deadline is None:
                 deadline = time.monotonic() + linger
             if (deadline is not None and time.monotonic() >= deadline) or self.should_stop:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline import parsing
-from pipeline.ingest._scan import fill, group, scan, transpose
+from collections import Counter
+
+from pipeline.ingest._scan import KafkaRecord, census, fill, group, scan, transpose
 from pipeline.parsing.registry import Claim, Format, Registry
 from tests.support import golden
 from tests.support.identity import TOPIC, Message, consumer_records
@@ -147,6 +149,30 @@ def test_scanning_leaks_no_memory():
     groups = len(FORMATS.group_forms)
     grown = traced_growth(lambda: scan(records, 0, config(FORMATS), out(groups)))
     assert grown < LEAK_BYTES, f"{grown} bytes more after 5 scans of 2,000 records"
+
+
+def test_census_counts_messages_per_topic_and_the_bytes_of_their_values():
+    def kafka(topic: str, value: bytes | None) -> KafkaRecord:
+        return KafkaRecord(topic, 0, 0, 0, None, value, ())
+
+    mixed: list[object] = [
+        kafka("a", b"one"),
+        kafka("a", None),
+        kafka("b", b""),
+        *consumer_records([Message(b"four", topic="a"), Message(None, topic="c")]),
+        kafka("a", b"5"),
+    ]
+    assert census(mixed) == ({"a": 4, "b": 1, "c": 1}, 8)
+    assert census([]) == ({}, 0)
+    records = consumer_records(Message(line) for line in LINES[:500])
+    topics, size = census(records)
+    assert topics == Counter(r.topic for r in records)
+    assert size == sum(len(r.value or b"") for r in records)
+    with pytest.raises(TypeError, match="census"):
+        census(tuple(records))  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        census([object()])
+    assert traced_growth(lambda: census(records + mixed)) < LEAK_BYTES  # type: ignore[operator]
 
 
 def fields(n: int) -> tuple[object, ...]:
