@@ -9,8 +9,9 @@ everything but the step (start-up, imports, the corpus and its record batches), 
 difference per event. The corpus is held as the broker sends it, uncompressed v2 record
 batches of up to 16 KiB (aiokafka's default batch size) in one fetch per sink batch. The step
 reads them as the worker's consumer does for the ingest path (default: the worker's,
-LOGWEIR_INGEST_PATH): KafkaRecords in C on the columnar path (kafka_records.py), aiokafka's
-ConsumerRecords on the record-by-record one; then `prepare_step`'s step, a sink batch at a
+LOGWEIR_INGEST_PATH), taken by aiokafka's FetchResult.getall as getmany takes them:
+KafkaRecords in C on the columnar path (kafka_records.py), aiokafka's ConsumerRecords on the
+record-by-record one; then `prepare_step`'s step, a sink batch at a
 time, with automatic garbage collection off as in the worker; then the batch's otel_logs
 rows encoded for the insert as the sink encodes them (pipeline/sink/native.py; the columnar
 step encodes its own a part at a time, the sink completes them). `--compare` measures both
@@ -62,6 +63,22 @@ def fetches(messages: list[tuple[bytes | None, bytes]], size: int) -> list[bytes
     return made
 
 
+class _Assignment:
+    """What aiokafka's FetchResult asks of a consumer's assignment: one partition, its fetch
+    position."""
+
+    active, paused = True, False
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def state_value(self, tp: object) -> _Assignment:
+        return self
+
+    def consumed_to(self, position: int) -> None:
+        self.position = position
+
+
 def prepare(events: int, loop: bool, path: str) -> int:
     """The worker's fetch decoding and prepare step for `path` over `events` single-event
     messages, a sink batch at a time; the rows made (none without `loop`)."""
@@ -101,7 +118,11 @@ def prepare(events: int, loop: bool, path: str) -> int:
             records = fetcher.PartitionRecords(
                 tp, memory, [], n * size, None, value, True, fetcher.READ_UNCOMMITTED
             )
-            made = step(list(records)).log_rows
+            # Taken as the consumer's getmany takes them.
+            result = fetcher.FetchResult(
+                tp, assignment=_Assignment(n * size), partition_records=records, backoff=0
+            )
+            made = step(result.getall(size)).log_rows
             if made.encoded is not None:  # as the sink's insert completes them
                 body = layout.completed(made.encoded.blocks, 0)
             else:

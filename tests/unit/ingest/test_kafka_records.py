@@ -183,6 +183,83 @@ def test_any_batches_read_as_aiokafka_reads_them(batches: list[list[Message]], s
     compare(data, fetch_offset=100 + min(skip, len(batches[0]) - 1))
 
 
+class Assignment:
+    """What FetchResult asks of a consumer's assignment: one partition, its fetch position."""
+
+    active, paused = True, False
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def state_value(self, tp: TopicPartition) -> Assignment:
+        return self
+
+    def consumed_to(self, position: int) -> None:
+        self.position = position
+
+
+def getall_in_turns(data: bytes, fetch_offset: int, turns: list[int | None], ours: bool) -> list:
+    """What each getall of a consumer takes of one fetch, with the position after it."""
+    assignment = Assignment(fetch_offset)
+    kind, result = (
+        (kafka_records._BatchRecords, kafka_records._BatchFetchResult)
+        if ours
+        else (fetcher.PartitionRecords, fetcher.FetchResult)
+    )
+    value = kafka_records.keep_value if ours else None
+    records = kind(TP, kafka_records._KeptMemoryRecords(data), [], fetch_offset, None, value,
+                   True, fetcher.READ_UNCOMMITTED)  # fmt: skip
+    fetched = result(TP, assignment=assignment, partition_records=records, backoff=0)
+    taken = []
+    for most in turns:  # (the fetcher drops a result that has no more)
+        got = fetched.getall(most) if fetched.has_more() else []
+        taken.append(([fields(r) for r in got], assignment.position, fetched.has_more()))
+    return taken
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(_message, min_size=1, max_size=8),
+            st.sampled_from(["v2", "gzip", "control"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(0, 7),
+    st.lists(st.none() | st.integers(1, 12), min_size=1, max_size=6),
+)  # fmt: skip
+def test_getall_takes_batches_as_aiokafka_takes_records_one_at_a_time(
+    batches: list[tuple[list[Message], str]], skip: int, turns: list[int | None]
+) -> None:
+    data, offset = b"", 100
+    for messages, kind in batches:
+        data += v2_batch(offset, messages, compression=1 if kind == "gzip" else 0,
+                         control=kind == "control")  # fmt: skip
+        offset += len(messages)
+    fetch_offset = 100 + min(skip, len(batches[0][0]) - 1)
+    assert getall_in_turns(data, fetch_offset, turns, ours=True) == getall_in_turns(
+        data, fetch_offset, turns, ours=False
+    )
+
+
+def test_getone_and_getall_share_the_fetch_position() -> None:
+    data = v2_batch(0, MESSAGES) + v2_batch(5, MESSAGES[:2])
+    assignment = Assignment(0)
+    records = kafka_records._BatchRecords(
+        TP, kafka_records._KeptMemoryRecords(data), [], 0, None,
+        kafka_records.keep_value, True, fetcher.READ_UNCOMMITTED,
+    )  # fmt: skip
+    fetched = kafka_records._BatchFetchResult(
+        TP, assignment=assignment, partition_records=records, backoff=0
+    )
+    assert fetched.getone().offset == 0 and assignment.position == 1
+    assert [r.offset for r in fetched.getall(3)] == [1, 2, 3] and assignment.position == 4
+    assert fetched.getone().offset == 4 and assignment.position == 5
+    assert [r.offset for r in fetched.getall()] == [5, 6] and assignment.position == 7
+    assert not fetched.has_more()
+
+
 def test_a_consumer_without_keep_value_keeps_aiokafka_records() -> None:
     kafka_records.install()
     made = fetcher.PartitionRecords(TP, MemoryRecords(v2_batch(0, MESSAGES[:1])), [], 0, None,
