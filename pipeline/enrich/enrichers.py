@@ -14,6 +14,7 @@ from pipeline.enrich.miner import Miner
 from pipeline.enrich.registry import Enrichment, enricher, enricher_from_settings
 from pipeline.enrich.store import TemplateSync
 from pipeline.enrich.templates import Templates
+from pipeline.ingest._scan import extremes
 from pipeline.ingest.message import Message
 from pipeline.ops.retention import days_by_range
 from pipeline.settings import Settings
@@ -27,9 +28,12 @@ MAX_TIMESTAMP_NS = 9_200_000_000_000_000_000
 
 def fill_time_columns(rows: LogColumns) -> None:
     times, flags, kafka_ms = rows.timestamp_ns, rows.flags, rows.kafka_ms
-    # The column forms first look at a whole column with builtins (C loops) and go row by row
-    # only where a row needs them: a Python loop costs a tenth of a microsecond per row.
-    if not times or (min(times) > 0 and max(times) <= MAX_TIMESTAMP_NS):
+    # The column forms first look at a whole column in C and go row by row only where a row
+    # needs them: a Python loop costs a tenth of a microsecond per row.
+    if not times:
+        return
+    earliest, latest = extremes(times)
+    if earliest > 0 and latest <= MAX_TIMESTAMP_NS:
         return
     for i, ns in enumerate(times):
         if ns <= 0:
@@ -55,12 +59,14 @@ def fill_time(record: LogRecord, message: Message) -> None:
 
 def within(times: list[int], kafka_ms: list[int], ahead_ns: int | None, behind_ns: int) -> bool:
     """Whether every row's time is at most `ahead_ns` after its Kafka time (None: any) and
-    at most `behind_ns` before it, judged from the columns' extremes alone: builtins over the
-    two columns, where the exact check makes two int objects per row. The usual batch passes;
+    at most `behind_ns` before it, judged from the columns' extremes alone: a pass in C over
+    each column, where the exact check makes two int objects per row. The usual batch passes;
     one that does not gets the exact check."""
-    if ahead_ns is not None and max(times) - min(kafka_ms) * 1_000_000 > ahead_ns:
+    earliest, latest = extremes(times)
+    kafka_earliest, kafka_latest = extremes(kafka_ms)
+    if ahead_ns is not None and latest - kafka_earliest * 1_000_000 > ahead_ns:
         return False
-    return max(kafka_ms) * 1_000_000 - min(times) <= behind_ns
+    return kafka_latest * 1_000_000 - earliest <= behind_ns
 
 
 @enricher_from_settings("skew")
@@ -139,14 +145,20 @@ def keep_within_retention(settings: Settings) -> Enrichment:
 
 
 def fill_service_columns(rows: LogColumns) -> None:
-    services = rows.service
+    services, headers, keys = rows.service, rows.headers, rows.key
+    some_headers = any(headers)  # the usual batch: no message has headers
+    # A batch's keys are a few services' over and over: each decoded once, its rows sharing
+    # the name (one string, not one a row).
+    names: dict[bytes, str] = {}
     for i in compress(count(), map(not_, services)):  # the rows with no service
-        header = rows.headers[i].get("service")
-        key = rows.key[i]
+        header = headers[i].get("service") if some_headers else None
         if header:
             services[i] = header.decode("utf-8", "replace")
-        elif key:
-            services[i] = key.decode("utf-8", "replace")
+        elif key := keys[i]:
+            name = names.get(key)
+            if name is None:
+                name = names[key] = key.decode("utf-8", "replace")
+            services[i] = name
         else:
             services[i] = rows.topic_suffix[i] or UNKNOWN_SERVICE
 

@@ -567,6 +567,57 @@ error:
     return NULL;
 }
 
+/* ---- extremes(values): (min(values), max(values)) in one pass ----
+
+   The enrichers' column forms judge a batch's times by the extremes of its time columns
+   (pipeline/enrich/enrichers.py): min() and max() were eight passes a part, 13 ns an item each.
+   Ints that fit 64 bits are compared as C integers; any other value, by Python's comparison. */
+
+static PyObject *extremes(PyObject *self, PyObject *values) {
+    if (!PyList_Check(values) || PyList_GET_SIZE(values) == 0) {
+        PyErr_SetString(PyExc_ValueError, "extremes(values: a non-empty list)");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(values), low = 0, high = 0;
+    long long least = 0, most = 0;
+    int fast = 1;
+    for (Py_ssize_t i = 0; i < n && fast; i++) {
+        PyObject *v = PyList_GET_ITEM(values, i);
+        int overflow = 0;
+        long long x = PyLong_CheckExact(v) ? PyLong_AsLongLongAndOverflow(v, &overflow) : 0;
+        if (!PyLong_CheckExact(v) || overflow) {
+            fast = 0;
+            break;
+        }
+        if (i == 0 || x < least) {
+            least = x;
+            low = i;
+        }
+        if (i == 0 || x > most) {
+            most = x;
+            high = i;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n && !fast; i++) { /* as min() and max() compare */
+        PyObject *v = PyList_GET_ITEM(values, i);
+        if (i == 0) {
+            low = high = 0;
+            continue;
+        }
+        int less = PyObject_RichCompareBool(v, PyList_GET_ITEM(values, low), Py_LT);
+        if (less < 0)
+            return NULL;
+        if (less)
+            low = i;
+        int more = PyObject_RichCompareBool(v, PyList_GET_ITEM(values, high), Py_GT);
+        if (more < 0)
+            return NULL;
+        if (more)
+            high = i;
+    }
+    return PyTuple_Pack(2, PyList_GET_ITEM(values, low), PyList_GET_ITEM(values, high));
+}
+
 /* ---- census(records): (messages per topic, bytes of their values) ----
 
    What the step and the consumer count of a batch's records, in one pass: a Python pass over
@@ -638,6 +689,7 @@ error:
 }
 
 static PyMethodDef methods[] = {
+    {"extremes", extremes, METH_O, "(min(values), max(values)) of a non-empty list, in one pass."},
     {"census", census, METH_O,
      "The records' messages per topic and the bytes of their values (a bytes-like value's "
      "length; None counts nothing)."},

@@ -25,9 +25,10 @@ DEADLETTER_TABLE = "logs_deadletter"
 # Written by the sink beside each row's own columns (see the module docstring).
 INCARNATION_COLUMN = "KafkaIncarnation"
 
+# TimestampTime is left to its DEFAULT, toDateTime(Timestamp), as the OpenTelemetry exporter
+# leaves it: made here, it was an int object a row and a Python pass over the batch.
 LOG_COLUMNS = (
     "Timestamp",
-    "TimestampTime",
     "TraceId",
     "SpanId",
     "TraceFlags",
@@ -105,7 +106,6 @@ def log_row(record: LogRecord, message: Message, index: int = 0) -> Row:
         )
     return (
         record.timestamp_ns,
-        record.timestamp_ns // 1_000_000_000,
         record.trace_id,
         record.span_id,
         record.trace_flags,
@@ -166,7 +166,6 @@ def log_columns(
     ]
     columns: list[Sequence[object]] = [
         times,
-        [ns // 1_000_000_000 for ns in times],
         rows.trace_id,
         rows.span_id,
         rows.trace_flags,

@@ -30,7 +30,6 @@ class Insert:
 # them against the server's), so that the writer encodes its inserts as it does for real.
 COLUMN_TYPES = {
     "Timestamp": "DateTime64(9)",
-    "TimestampTime": "DateTime",
     "TraceId": "String",
     "SpanId": "String",
     "TraceFlags": "UInt8",

@@ -30,7 +30,6 @@ def log_row(
     ns = int(at * 1e9)
     values: dict[str, object] = {
         "Timestamp": ns,
-        "TimestampTime": ns // 1_000_000_000,
         "TraceId": "",
         "SpanId": "",
         "TraceFlags": 0,

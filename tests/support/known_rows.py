@@ -25,7 +25,6 @@ def known_row(
     text = {1: "TRACE", 5: "DEBUG", 9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}[severity]
     return [
         ns,
-        ns // 1_000_000_000,
         "",
         "",
         0,

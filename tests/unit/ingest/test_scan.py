@@ -4,12 +4,14 @@ the record path's is tests/unit/ingest/test_columnar_identity.py."""
 
 from __future__ import annotations
 
-import pytest
-
-from pipeline import parsing
 from collections import Counter
 
-from pipeline.ingest._scan import KafkaRecord, census, fill, group, scan, transpose
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import parsing
+from pipeline.ingest._scan import KafkaRecord, census, extremes, fill, group, scan, transpose
 from pipeline.parsing.registry import Claim, Format, Registry
 from tests.support import golden
 from tests.support.identity import TOPIC, Message, consumer_records
@@ -173,6 +175,22 @@ def test_census_counts_messages_per_topic_and_the_bytes_of_their_values():
     with pytest.raises(AttributeError):
         census([object()])
     assert traced_growth(lambda: census(records + mixed)) < LEAK_BYTES  # type: ignore[operator]
+
+
+@given(st.lists(st.integers() | st.integers(-(2**63), 2**63 - 1), min_size=1))
+def test_extremes_are_min_and_max_of_any_ints(values: list[int]) -> None:
+    assert extremes(values) == (min(values), max(values))
+
+
+def test_extremes_compare_other_values_as_python_does_and_refuse_an_empty_list():
+    assert extremes([3, 2.5, 2**64, -1]) == (-1, 2**64)
+    assert extremes(["b", "a", "c"]) == ("a", "c")  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        extremes([1, "a"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="non-empty"):
+        extremes([])
+    values = [10**18 + i for i in range(1000)]
+    assert traced_growth(lambda: extremes(values)) < LEAK_BYTES
 
 
 def fields(n: int) -> tuple[object, ...]:

@@ -29,7 +29,6 @@ def test_log_row_matches_columns():
     message = Message("logs.raw", 3, 77, 1_700_000_001_000, b"")
     row = dict(zip(LOG_COLUMNS, log_row(record, message, 2), strict=True))
     assert row["Timestamp"] == 1_700_000_000_123_456_789
-    assert row["TimestampTime"] == 1_700_000_000
     assert (row["SeverityText"], row["SeverityNumber"]) == ("ERROR", 17)
     assert row["ResourceAttributes"] == {"service.name": "api", "host.name": "h1"}
     assert (row["KafkaTopic"], row["KafkaPartition"], row["KafkaOffset"]) == ("logs.raw", 3, 77)
