@@ -11,7 +11,8 @@
    tuples and calls per record.
 
    config: (table, fallback, forced_topics, suffix_of, no_headers), where table[first byte]
-   is a tuple of (guard or None, group) pairs in detection order (Registry.group_table) and
+   is a tuple of (guard or None, group) pairs in detection order (Registry.group_table; a guard
+   that is bytes, a registry.Prefix, is compared with the line's start here, not called) and
    fallback the group of a line no guard takes.
    out: (slots, lines, line_slots, origins, kafka_ms, keys, headers, suffixes, topics,
    partitions, offsets, events): `slots` gets a None per row; lines, line_slots and origins
@@ -58,7 +59,11 @@ static Py_ssize_t group_of(PyObject *line, PyObject *table, Py_ssize_t fallback)
             !PyLong_Check(PyTuple_GET_ITEM(claim, 1)))
             goto bad;
         PyObject *guard = PyTuple_GET_ITEM(claim, 0);
-        if (guard != Py_None) {
+        if (PyBytes_Check(guard)) { /* a registry.Prefix: compared here, not called */
+            Py_ssize_t n = PyBytes_GET_SIZE(guard);
+            if (n > size || memcmp(PyBytes_AS_STRING(line), PyBytes_AS_STRING(guard), n) != 0)
+                continue;
+        } else if (guard != Py_None) {
             PyObject *result = PyObject_CallOneArg(guard, line);
             if (result == NULL)
                 return -1;

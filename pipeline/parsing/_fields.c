@@ -409,6 +409,24 @@ static PyObject *json_number(const char *s, Py_ssize_t n, Py_ssize_t i, Py_ssize
         return PyLong_FromLongLong(s[start] == '-' ? -value : value);
     }
     if (digits > 17) return NULL;
+    /* Clinger's fast path: a mantissa and a power of ten both exact in a double (up to 2^53
+       and 10^22) give the correctly rounded value in one division, the one strtod finds. */
+    static const double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    unsigned long long mantissa = 0;
+    Py_ssize_t scale = 0;
+    for (Py_ssize_t k = s[start] == '-' ? start + 1 : start; k < i; k++) {
+        if (s[k] == '.') {
+            scale = i - k - 1;
+            continue;
+        }
+        mantissa = mantissa * 10 + (unsigned long long)(s[k] - '0');
+    }
+    if (mantissa <= (1ULL << 53) && scale <= 22) {
+        double value = (double)mantissa / powers[scale];
+        return PyFloat_FromDouble(s[start] == '-' ? -value : value);
+    }
     char text[24];
     memcpy(text, s + start, (size_t)(i - start));
     text[i - start] = '\0';

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from pipeline.parsing import fields, severity
-from pipeline.parsing.registry import Claim
+from pipeline.parsing.registry import Claim, Prefix
 from schemas.records import LogRecord, OtelFields, Severity
 
 NAME = "otlp"
@@ -30,7 +30,7 @@ NAME = "otlp"
 VERSION = 1
 PREFIX = b'{"otlp":1,'
 # Before the generic JSON format (rank 10), and only for lines that start like this shape.
-DETECT = (Claim(b"{", rank=5, guard=lambda line: line.startswith(PREFIX)),)
+DETECT = (Claim(b"{", rank=5, guard=Prefix(PREFIX)),)
 
 _STRINGS = (
     "TraceId",

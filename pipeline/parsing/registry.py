@@ -50,6 +50,16 @@ def every_byte_but(excluded: bytes) -> bytes:
     return bytes(b for b in EVERY_BYTE if b not in excluded)
 
 
+class Prefix(bytes):
+    """A guard that passes the lines starting with these bytes. The columnar step's first pass
+    compares them in C (pipeline/ingest/_scan.c) rather than calling the guard."""
+
+    __slots__ = ()
+
+    def __call__(self, line: bytes) -> bool:
+        return line.startswith(self)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Offer the format lines that start with one of `first` (an empty line counts as NUL).

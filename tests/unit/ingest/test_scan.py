@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline import parsing
 from pipeline.ingest._scan import KafkaRecord, census, extremes, fill, group, scan, transpose
-from pipeline.parsing.registry import Claim, Format, Registry
+from pipeline.parsing.registry import Claim, Format, Prefix, Registry
 from tests.support import golden
 from tests.support.identity import TOPIC, Message, consumer_records
 from tests.support.leaks import LEAK_BYTES, traced_growth
@@ -126,6 +126,20 @@ def test_a_guard_that_raises_stops_the_scan_with_its_error():
         scan(records, 0, config(registry), out(len(registry.group_forms)))
     with pytest.raises(ValueError, match="guard failed"):
         group(b"\x01 bad", registry.group_table, registry.fallback_group)
+
+
+def test_a_prefix_guard_is_compared_in_c_as_python_calls_it():
+    prefix = Prefix(b"\x01ab")
+    registry = Registry()
+    for name, claim in (
+        ("prefixed", Claim(b"\x01", rank=0, guard=prefix)),
+        ("other", Claim(b"\x01", rank=1)),
+    ):
+        registry.add(Format(name, lambda line: None, (claim,), lambda lines: [None] * len(lines)))
+    named = {name_of(registry, i): i for i in range(len(registry.group_forms))}
+    for line in (b"\x01ab", b"\x01abc", b"\x01a", b"\x01ax", b"\x01"):
+        expected = "prefixed" if prefix(line) else "other"
+        assert group(line, registry.group_table, registry.fallback_group) == named[expected]
 
 
 def test_a_malformed_table_or_out_is_refused():
