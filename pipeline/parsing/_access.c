@@ -382,9 +382,32 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     Py_RETURN_NONE;
 }
 
+/* Detection's guard (access.py): the regex [^ ]{1,63} - (?=[^\[]{0,76}\[) at the line's
+   start, read directly. The client is the bytes up to the first space, so no shorter prefix
+   can be followed by " - "; then a '[' among the next 77 bytes. A C function, not the
+   regex's match: no match object is made for each line it is tried on. */
+static PyObject *client_dash_bracket(PyObject *self, PyObject *line) {
+    if (!PyBytes_Check(line)) {
+        PyErr_SetString(PyExc_TypeError, "client_dash_bracket(line: bytes)");
+        return NULL;
+    }
+    const char *s = PyBytes_AS_STRING(line);
+    Py_ssize_t n = PyBytes_GET_SIZE(line);
+    const char *space = memchr(s, ' ', (size_t)(n < 64 ? n : 64));
+    Py_ssize_t client = space == NULL ? 0 : space - s;
+    if (client < 1 || client + 3 > n || memcmp(space, " - ", 3) != 0)
+        Py_RETURN_FALSE;
+    Py_ssize_t rest = n - client - 3;
+    if (memchr(space + 3, '[', (size_t)(rest < 77 ? rest : 77)) == NULL)
+        Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "The functions and values the rules come from (access.py does, once)."},
+    {"client_dash_bracket", client_dash_bracket, METH_O,
+     "Whether the line starts as an access log line: `client - ` and a '[' soon after."},
     {"fields_group", fields_group, METH_O,
      "access._fields of each ASCII line as Parsed: (fields, positions of lines not taken)."},
     {NULL, NULL, 0, NULL},

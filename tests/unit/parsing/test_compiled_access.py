@@ -4,6 +4,7 @@ fields, value for value, attribute order included, or the same refusal."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from hypothesis import given
@@ -127,3 +128,23 @@ def test_parsing_leaks_no_memory():
     lines = DOCUMENTED * 20
     grown = traced_growth(lambda: access.compiled.fields_group(lines))
     assert grown < LEAK_BYTES, f"{grown} bytes more after 5 passes over {len(lines)} lines"
+
+
+# Detection's guard, as the access module documents it: the C function answers as the regex.
+CLIENT_DASH_BRACKET = re.compile(rb"[^ ]{1,63} - (?=[^\[]{0,76}\[)")
+_GUARD_BYTES = st.sampled_from(list(b" -[a1.\n\t\xff"))
+
+
+@given(
+    st.lists(_GUARD_BYTES, max_size=160).map(bytes)
+    | st.tuples(
+        st.integers(0, 70), st.integers(0, 90), st.lists(_GUARD_BYTES, max_size=8).map(bytes)
+    ).map(lambda t: b"c" * t[0] + b" - " + b"x" * t[1] + b"[" + t[2])
+)
+def test_the_detection_guard_answers_as_its_regex(line: bytes) -> None:
+    assert access.compiled.client_dash_bracket(line) is bool(CLIENT_DASH_BRACKET.match(line))
+
+
+def test_the_detection_guard_on_documented_and_real_world_lines() -> None:
+    for line in DOCUMENTED + REALWORLD:
+        assert access.compiled.client_dash_bracket(line) is bool(CLIENT_DASH_BRACKET.match(line))
