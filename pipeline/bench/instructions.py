@@ -63,22 +63,6 @@ def fetches(messages: list[tuple[bytes | None, bytes]], size: int) -> list[bytes
     return made
 
 
-class _Assignment:
-    """What aiokafka's FetchResult asks of a consumer's assignment: one partition, its fetch
-    position."""
-
-    active, paused = True, False
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-
-    def state_value(self, tp: object) -> _Assignment:
-        return self
-
-    def consumed_to(self, position: int) -> None:
-        self.position = position
-
-
 def prepare(events: int, loop: bool, path: str) -> int:
     """The worker's fetch decoding and prepare step for `path` over `events` single-event
     messages, a sink batch at a time; the rows made (none without `loop`)."""
@@ -89,6 +73,7 @@ def prepare(events: int, loop: bool, path: str) -> int:
     from pipeline.ingest import kafka_records
     from pipeline.ingest.columnar import prepare_step, reads_kafka_records
     from pipeline.ingest.ingestor import Ingestor
+    from pipeline.ingest.testing import OnePartitionAssignment
     from pipeline.settings import Settings
     from pipeline.sink.native import NativeLayout
     from pipeline.sink.tables import INCARNATION_COLUMN, LOG_COLUMNS
@@ -120,7 +105,10 @@ def prepare(events: int, loop: bool, path: str) -> int:
             )
             # Taken as the consumer's getmany takes them.
             result = fetcher.FetchResult(
-                tp, assignment=_Assignment(n * size), partition_records=records, backoff=0
+                tp,
+                assignment=OnePartitionAssignment(n * size),
+                partition_records=records,
+                backoff=0,
             )
             made = step(result.getall(size)).log_rows
             if made.encoded is not None:  # as the sink's insert completes them

@@ -9,9 +9,9 @@ once the stored progress has been checked against the broker (see `progress`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from operator import index
 from typing import TYPE_CHECKING
 
 from pipeline.ingest.message import Message
@@ -146,7 +146,8 @@ def log_columns(
     index (its Kafka timestamp is in `rows`)."""
     times, services, hosts = rows.timestamp_ns, rows.service, rows.host
     count = len(times)
-    severities = list(map(index, rows.severity))  # exact ints (int() costs twice as much)
+    # Exact ints (int() costs twice as much).
+    severities = list(map(operator.index, rows.severity))
     # One resource map per (service, host) of the batch, shared by its rows (only read from
     # here on; an OTLP row gets a map of its own below); looked up in C loops (a Python loop
     # was 2% of a worker's time).

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from pipeline.ingest import kafka_records
 from pipeline.ingest._scan import KafkaRecord, records_of
+from pipeline.ingest.testing import OnePartitionAssignment
 
 TP = TopicPartition("logs.raw", 3)
 FIELDS = ("topic", "partition", "offset", "timestamp", "key", "value", "headers")
@@ -183,24 +184,9 @@ def test_any_batches_read_as_aiokafka_reads_them(batches: list[list[Message]], s
     compare(data, fetch_offset=100 + min(skip, len(batches[0]) - 1))
 
 
-class Assignment:
-    """What FetchResult asks of a consumer's assignment: one partition, its fetch position."""
-
-    active, paused = True, False
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-
-    def state_value(self, tp: TopicPartition) -> Assignment:
-        return self
-
-    def consumed_to(self, position: int) -> None:
-        self.position = position
-
-
 def getall_in_turns(data: bytes, fetch_offset: int, turns: list[int | None], ours: bool) -> list:
     """What each getall of a consumer takes of one fetch, with the position after it."""
-    assignment = Assignment(fetch_offset)
+    assignment = OnePartitionAssignment(fetch_offset)
     kind, result = (
         (kafka_records._BatchRecords, kafka_records._BatchFetchResult)
         if ours
@@ -245,7 +231,7 @@ def test_getall_takes_batches_as_aiokafka_takes_records_one_at_a_time(
 
 def test_getone_and_getall_share_the_fetch_position() -> None:
     data = v2_batch(0, MESSAGES) + v2_batch(5, MESSAGES[:2])
-    assignment = Assignment(0)
+    assignment = OnePartitionAssignment(0)
     records = kafka_records._BatchRecords(
         TP, kafka_records._KeptMemoryRecords(data), [], 0, None,
         kafka_records.keep_value, True, fetcher.READ_UNCOMMITTED,
